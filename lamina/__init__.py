@@ -1,0 +1,33 @@
+"""lamina — deep spiking feedforward networks with heterogeneous layers, and their analysis.
+
+Public entry points::
+
+    exp = lamina.load_experiment("sims/quickstart.toml", overrides={"input.alpha": 600})
+    result = lamina.simulate(exp)                 # Brian2, compiled once per structure
+    path = lamina.write_run(result, "results/")   # atomic HDF5
+    run = lamina.open_run(path)                   # spikes, rates, stimulus, config
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from typing import Any
+
+__all__ = ["__version__", "load_experiment", "simulate", "write_run", "open_run", "ConfigError"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy imports: `lamina.analysis` and `lamina validate` must not pay for importing Brian2.
+    if name in ("load_experiment", "ConfigError"):
+        from . import config
+
+        return getattr(config, name)
+    if name == "simulate":
+        from .simulate import simulate
+
+        return simulate
+    if name in ("write_run", "open_run"):
+        from . import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module 'lamina' has no attribute {name!r}")

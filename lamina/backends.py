@@ -1,0 +1,190 @@
+"""Devices: ``runtime`` (Brian2's numpy target, tiny tests) and ``cpp`` (C++ standalone).
+
+The cpp backend compiles one structure once into a cache directory keyed by
+:func:`lamina.network.structure_key` and re-runs the binary with per-run values
+(``run_args``) and a per-run seed, so changing weights, beta_w, noise, input or seed
+never recompiles.
+
+Seeds: one experiment seed → a numpy Generator for values drawn in Python (per-neuron
+parameters, packet times, OU traces) and a 32-bit seed for Brian2's generator (connectivity,
+noise). Brian2 has no run_arg for the seed, so the cpp program re-seeds its generators at the
+top of main() from the LAMINA_SEED environment variable.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import brian2 as b2
+import numpy as np
+from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimensions, get_unit
+
+from .config import Experiment
+from .errors import SimulationError
+from .network import Built, build, run_values, structure_key
+from .stimulus import Stimulus, realise
+
+SEED_CODE = """
+{   // lamina: per-run seed without recompiling (see lamina/backends.py)
+    const char* _lamina_seed = getenv("LAMINA_SEED");
+    unsigned long _s = _lamina_seed ? strtoul(_lamina_seed, NULL, 10) : 0UL;
+    for (size_t _i = 0; _i < brian::_random_generators.size(); _i++)
+        brian::_random_generators[_i].seed(_s + 7919UL * _i);
+}
+"""
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("LAMINA_CACHE", Path.home() / ".cache" / "lamina"))
+
+
+@dataclass
+class RawRun:
+    """What a backend returns: plain arrays, times in ms."""
+
+    spikes: dict[str, tuple[np.ndarray, np.ndarray]]  # layer -> (times_ms float64, node_ids uint64)
+    rates: dict[str, np.ndarray]  # layer -> population rate (Hz) per time step
+    stimulus: Stimulus
+    traces: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # layer -> var -> (neuron, t)
+    info: dict = field(default_factory=dict)  # backend, structure_key, compiled, timings
+
+
+def split_seed(seed: int) -> tuple[np.random.Generator, int]:
+    py, dev = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(py), int(dev.generate_state(1, dtype=np.uint32)[0])
+
+
+def _collect(exp: Experiment, built: Built, stim: Stimulus) -> RawRun:
+    spikes = {}
+    for name, mon in built.spikes.items():
+        t = np.asarray(mon.t_[:], dtype=np.float64) * 1e3
+        i = np.asarray(mon.i[:], dtype=np.uint64)
+        order = np.lexsort((i, t))  # SONATA "by_time"; ties by node id
+        spikes[name] = (t[order], i[order])
+    rates = {name: np.asarray(mon.rate_[:], dtype=np.float64) for name, mon in built.rates.items()}
+    traces = {name: {v: np.asarray(getattr(mon, v + "_")) for v in exp.record.trace_vars}
+              for name, mon in built.traces.items()}
+    return RawRun(spikes, rates, stim, traces)
+
+
+def _stim_quantity(exp: Experiment, current: np.ndarray):
+    cu = exp.layer(exp.input.layers[0]).cell.card.current_unit
+    return current * get_unit(get_dimensions(cu))
+
+
+def _with_dim(group, var: str, arr: np.ndarray):
+    dim = group.variables[var].dim
+    return arr if dim is DIMENSIONLESS else Quantity(arr, dim=dim)
+
+
+class RuntimeBackend:
+    """Brian2 runtime mode with the numpy target: no compiler, for tiny networks and tests."""
+
+    name = "runtime"
+
+    def run(self, exp: Experiment) -> RawRun:
+        rng, dev_seed = split_seed(exp.seed)
+        b2.set_device("runtime")
+        b2.prefs.codegen.target = "numpy"
+        b2.seed(dev_seed)
+        stim = realise(exp, rng)
+        built = build(exp)
+        values, current = run_values(exp, built, stim, rng)
+        for (layer, var), arr in values.items():
+            built.groups[layer].variables[var].set_value(arr)
+        if current is not None:
+            built.stim_array.values[:] = current
+        t0 = time.perf_counter()
+        built.network.run(exp.duration, namespace={})
+        raw = _collect(exp, built, stim)
+        raw.info = {"backend": self.name, "structure_key": structure_key(exp, self.name),
+                    "compiled": False, "build_s": 0.0, "run_s": time.perf_counter() - t0}
+        return raw
+
+
+class CppBackend:
+    """C++ standalone, compiled once per structure, run many times with run_args."""
+
+    name = "cpp"
+
+    def __init__(self, cache_dir: str | Path | None = None):
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self._key: str | None = None
+        self._built: Built | None = None
+        self._project: Path | None = None
+        self._runs = 0
+
+    def project_dir(self, exp: Experiment) -> Path:
+        return self.cache_dir / "cpp" / structure_key(exp, self.name)
+
+    def _build(self, exp: Experiment) -> dict:
+        key = structure_key(exp, self.name)
+        project = self.cache_dir / "cpp" / key
+        project.mkdir(parents=True, exist_ok=True)
+        binary = project / "main"
+        before = binary.stat().st_mtime_ns if binary.exists() else None
+        t0 = time.perf_counter()
+        if self._key is not None:
+            b2.device.reinit()
+        b2.set_device("cpp_standalone", build_on_run=False)
+        b2.prefs.devices.cpp_standalone.openmp_threads = 0  # 2 single-thread runs beat 1×2 threads here
+        b2.device.insert_code("main", SEED_CODE)
+        built = build(exp)
+        built.network.run(exp.duration, namespace={})
+        from filelock import FileLock
+
+        # Identical generated files are not rewritten by Brian2, so `make` finds nothing to do
+        # when another process compiled this structure before.
+        log = io.StringIO()
+        try:
+            with FileLock(str(project) + ".lock"), contextlib.redirect_stdout(log):
+                b2.device.build(directory=str(project), compile=True, run=False, with_output=False)
+        except Exception as e:  # compiler errors: keep the message, not Brian's traceback
+            raise SimulationError(f"building the C++ program in {project} failed: {e}") from e
+        after = binary.stat().st_mtime_ns
+        self._key, self._built, self._project = key, built, project
+        return {"compiled": before != after, "build_s": time.perf_counter() - t0}
+
+    def run(self, exp: Experiment) -> RawRun:
+        info = {"compiled": False, "build_s": 0.0}
+        if structure_key(exp, self.name) != self._key:
+            info = self._build(exp)
+        built, project = self._built, self._project
+        rng, dev_seed = split_seed(exp.seed)
+        stim = realise(exp, rng)
+        values, current = run_values(exp, built, stim, rng)
+        run_args = {getattr(built.groups[layer], var): _with_dim(built.groups[layer], var, arr)
+                    for (layer, var), arr in values.items()}
+        if current is not None:
+            run_args[built.stim_array] = _stim_quantity(exp, current)
+        self._runs += 1
+        rel = f"results/{os.getpid()}_{self._runs}"
+        os.environ["LAMINA_SEED"] = str(dev_seed)
+        t0 = time.perf_counter()
+        try:
+            b2.device.run(directory=str(project), results_directory=rel, with_output=False, run_args=run_args)
+        except RuntimeError as e:
+            raise SimulationError(f"the simulation binary failed ({e})") from e
+        run_s = time.perf_counter() - t0
+        raw = _collect(exp, built, stim)
+        shutil.rmtree(project / rel, ignore_errors=True)
+        # run_args arrays are written into static_arrays/ under content hashes; drop ours.
+        b2.device.delete(code=False, data=False, run_args=True, directory=False, force=True)
+        raw.info = {"backend": self.name, "structure_key": self._key, "run_s": run_s,
+                    "binary_s": float(b2.device.timers.get("run_binary", run_s)), **info}
+        return raw
+
+
+_BACKENDS: dict[str, object] = {}
+
+
+def get_backend(name: str):
+    """One backend instance per process, so the compiled structure stays loaded."""
+    if name not in _BACKENDS:
+        _BACKENDS[name] = {"cpp": CppBackend, "runtime": RuntimeBackend}[name]()
+    return _BACKENDS[name]
