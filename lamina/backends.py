@@ -62,12 +62,13 @@ def split_seed(seed: int) -> tuple[np.random.Generator, int]:
 def _collect(exp: Experiment, built: Built, stim: Stimulus) -> RawRun:
     spikes = {}
     for name, mon in built.spikes.items():
-        t = np.asarray(mon.t_[:], dtype=np.float64) * 1e3
-        i = np.asarray(mon.i[:], dtype=np.uint64)
+        # Copies: Brian2's monitor arrays are views into memory it frees with the network.
+        t = np.array(mon.t_[:], dtype=np.float64) * 1e3
+        i = np.array(mon.i[:], dtype=np.uint64)
         order = np.lexsort((i, t))  # SONATA "by_time"; ties by node id
         spikes[name] = (t[order], i[order])
-    rates = {name: np.asarray(mon.rate_[:], dtype=np.float64) for name, mon in built.rates.items()}
-    traces = {name: {v: np.asarray(getattr(mon, v + "_")) for v in exp.record.trace_vars}
+    rates = {name: np.array(mon.rate_[:], dtype=np.float64) for name, mon in built.rates.items()}
+    traces = {name: {v: np.array(getattr(mon, v + "_"), dtype=np.float64) for v in exp.record.trace_vars}
               for name, mon in built.traces.items()}
     return RawRun(spikes, rates, stim, traces)
 

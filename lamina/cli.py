@@ -1,0 +1,150 @@
+"""Command line: thin layer over the library. Bad input → one line on stderr, exit status 2."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .errors import ConfigError, LaminaError
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+def _err(msg: str) -> None:
+    print(f"lamina: error: {msg}", file=sys.stderr)
+
+
+def _status(msg: str, quiet: bool) -> None:
+    if not quiet:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def _load(args) -> "object":
+    from .config import load_experiment, parse_set
+
+    overrides = dict(parse_set(s) for s in (args.set or []))
+    if getattr(args, "backend", None):
+        overrides["simulation.backend"] = args.backend
+    if getattr(args, "seed", None) is not None:
+        overrides["simulation.seed"] = args.seed
+    return load_experiment(args.spec, overrides), overrides
+
+
+def _writable_dir(path: Path, field: str) -> Path:
+    """Fail before simulating if results cannot be written there."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".lamina-write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        raise ConfigError(field, str(path), f"a writable directory ({e.strerror})") from None
+    return path
+
+
+def cmd_validate(args) -> int:
+    exp, _ = _load(args)
+    n = sum(l.size for l in exp.layers)
+    print(f"{args.spec}: OK — {exp.name}: {len(exp.layers)} layers, {n} neurons, "
+          f"{len(exp.projections)} projections, {float(exp.duration) * 1e3:g} ms at dt "
+          f"{float(exp.dt) * 1e3:g} ms, input {exp.input.kind}, backend {exp.backend}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .figures import raster_and_rates
+    from .report import format_table, layer_rows
+    from .simulate import simulate
+    from .store import open_run, write_run
+
+    exp, overrides = _load(args)
+    out = _writable_dir(Path(args.output or Path("results") / exp.name), "-o/--output")
+    _status(f"lamina: {exp.name}: {sum(l.size for l in exp.layers)} neurons, "
+            f"{float(exp.duration) * 1e3:g} ms, backend {exp.backend} (compiles once per structure)", args.quiet)
+    t0 = time.perf_counter()
+    result = simulate(exp, point=overrides)
+    path = write_run(result, out)
+    a = result.attrs
+    _status(f"lamina: done in {time.perf_counter() - t0:.1f} s (build {a['build_time_s']:.1f} s, "
+            f"{'compiled' if a['compiled'] else 'cached program'}; simulation {a['run_time_s']:.1f} s) → {path}",
+            args.quiet)
+    run = open_run(path)
+    print(format_table(layer_rows(run.layers, run.spikes, result.duration_ms, run.stimulus)))
+    if args.figure != "none":
+        fig = Path(args.figure) if args.figure else path.with_suffix(".png")
+        raster_and_rates(run, fig)
+        _status(f"lamina: figure → {fig}", args.quiet)
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .report import format_table, layer_rows
+    from .store import open_run
+
+    try:
+        run = open_run(args.result)
+    except (OSError, ValueError) as e:
+        raise ConfigError("result", args.result, f"a readable lamina result file ({e})") from None
+    a = run.attrs
+    print(f"{run.path}")
+    print(f"  name {a.get('name')}  seed {a.get('seed')}  backend {a.get('backend')}  "
+          f"created {a.get('created')}  wall time {a.get('wall_time_s', 0):.1f} s")
+    print(f"  lamina {a.get('lamina_version')}  brian2 {a.get('brian2_version')}  "
+          f"structure {a.get('structure_key')}  method {a.get('method')}  dt {a.get('dt_ms')} ms")
+    if run.point:
+        print(f"  overrides {run.point}")
+    print(f"  input {run.stimulus.get('kind')}"
+          + "".join(f"  {k}={run.stimulus[k]}" for k in ("alpha", "sigma_ms", "t0_ms") if k in run.stimulus))
+    print(format_table(layer_rows(run.layers, run.spikes, float(a.get("duration_ms", 0)), run.stimulus)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(prog="lamina", description="Deep spiking FFNs with heterogeneous layers.")
+    p.add_argument("--version", action="version", version=f"lamina {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def spec_args(sp):
+        sp.add_argument("spec", help="experiment spec (TOML)")
+        sp.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="override a spec value, e.g. --set input.alpha=600 --set input.sigma='5 ms'")
+        sp.add_argument("--backend", choices=["cpp", "runtime"], help="override simulation.backend")
+        sp.add_argument("--seed", type=int, help="override simulation.seed")
+
+    r = sub.add_parser("run", help="simulate one experiment and write its HDF5 result")
+    spec_args(r)
+    r.add_argument("-o", "--output", help="output directory (default results/<name>)")
+    r.add_argument("--figure", default="", help="figure path (default next to the result; 'none' to skip)")
+    r.add_argument("-q", "--quiet", action="store_true", help="only print the summary table")
+    r.set_defaults(func=cmd_run)
+    v = sub.add_parser("validate", help="check a spec without running it")
+    spec_args(v)
+    v.set_defaults(func=cmd_validate)
+    i = sub.add_parser("info", help="human summary of a result file")
+    i.add_argument("result")
+    i.set_defaults(func=cmd_info)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as e:
+        _err(str(e))
+        return EXIT_BAD_INPUT
+    except LaminaError as e:
+        _err(str(e))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
