@@ -88,18 +88,18 @@ def structure_key(exp: Experiment, backend: str) -> str:
 
 def build(exp: Experiment) -> Built:
     """Create the Brian2 objects for ``exp`` (in the currently active device)."""
-    dt = exp.dt
+    clock = b2.Clock(exp.dt, name="lamina_clock")  # one clock: the standalone loop stays simple
     stim_array = None
     if exp.input.kind in ("ou", "step", "current_pulse"):
         cu = exp.layer(exp.input.layers[0]).cell.card.current_unit
-        stim_array = b2.TimedArray(np.zeros(exp.n_steps) * get_unit(get_dimensions(cu)), dt=dt, name="I_stim")
+        stim_array = b2.TimedArray(np.zeros(exp.n_steps) * get_unit(get_dimensions(cu)), dt=exp.dt, name="I_stim")
     groups: dict[str, b2.NeuronGroup] = {}
     for layer in exp.layers:
         card = layer.cell.card
         g = b2.NeuronGroup(
             layer.size, layer_equations(exp, layer), threshold=card.threshold, reset=card.reset,
-            refractory=card.refractory or False, method=exp.method, dt=dt,
-            name=group_name(layer.name), namespace={"I_stim": stim_array} if stim_array else {},
+            refractory=card.refractory or False, method=exp.method,
+            clock=clock, name=group_name(layer.name), namespace={"I_stim": stim_array} if stim_array else {},
         )
         for var, value in card.initial.items():
             setattr(g, var, value)
@@ -111,7 +111,7 @@ def build(exp: Experiment) -> Built:
     objects: list[Any] = list(groups.values())
     for proj in exp.projections:
         s = b2.Synapses(groups[proj.pre], groups[proj.post], on_pre=f"x_{proj.kind[0]}_post += 1",
-                        delay=proj.delay if float(proj.delay) > 0 else None, dt=dt,
+                        delay=proj.delay if float(proj.delay) > 0 else None, clock=clock,
                         name=f"syn_{proj.pre}_to_{proj.post}")
         if proj.rule == "p":
             s.connect(p=proj.value)
@@ -125,7 +125,8 @@ def build(exp: Experiment) -> Built:
         built.rates[name] = b2.PopulationRateMonitor(g, name=f"rate_{name}")
         if exp.record.trace_vars:
             built.traces[name] = b2.StateMonitor(g, list(exp.record.trace_vars),
-                                                 record=range(exp.record.trace_neurons), name=f"trace_{name}")
+                                                 record=range(exp.record.trace_neurons), clock=clock,
+                                                 name=f"trace_{name}")
     built.network.add(objects, *built.spikes.values(), *built.rates.values(), *built.traces.values())
     return built
 

@@ -15,6 +15,7 @@ from brian2.units.fundamentalunits import (
     DIMENSIONLESS,
     Quantity,
     get_dimensions,
+    get_unit,
     have_same_dimensions,
 )
 
@@ -26,6 +27,17 @@ for _mod in (allunits, stdunits):
 
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 _UNIT_EXPR = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*(\s*(\*\*|\*|/)\s*(\(?\s*[-+]?\d+\s*\)?|[A-Za-z_][A-Za-z_0-9]*))*$")
+
+
+_NAMES = {"s": "time units (e.g. 'ms')", "V": "voltage units (e.g. 'mV')",
+          "m^-2 A": "current-density units (e.g. 'uA/cm**2')", "A": "current units (e.g. 'pA')",
+          "m^-4 kg^-1 s^3 A^2": "conductance-density units (e.g. 'uS/cm**2')",
+          "m^-4 kg^-1 s^4 A^2": "capacitance-density units (e.g. 'uF/cm**2')"}
+
+
+def _unit_name(like: Any) -> str:
+    u = str(get_unit(get_dimensions(like)))
+    return _NAMES.get(u, f"units of {u}")
 
 
 def parse_unit(text: str, field: str) -> Quantity:
@@ -58,7 +70,7 @@ def parse_quantity(value: Any, field: str, like: Any = None) -> Quantity:
         q = Quantity(float(value))
     if like is not None and not have_same_dimensions(q, like):
         want = get_dimensions(like)
-        what = "a dimensionless number" if want is DIMENSIONLESS else f"a quantity in units of {want}"
+        what = "a dimensionless number" if want is DIMENSIONLESS else f"a quantity in {_unit_name(like)}"
         raise ConfigError(field, value, f"expected {what} (wrong or missing unit)")
     return q
 

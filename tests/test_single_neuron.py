@@ -57,3 +57,17 @@ def test_input_class3_single_spike_up_to_120(fi):
 def test_class2_repetitive_from_45(fi):
     counts, _ = fi
     assert counts["class2"][0] == 0 and counts["class2"][1] >= 5
+
+
+def test_spontaneous_rates_with_default_noise():
+    """Isolated layers (no synapses) with each variant's default OU noise, as in the spec's
+    single-cell table: Int ≈ 8 Hz (accept 4–14), Diff ≈ 0 (< 1 Hz), Input ≈ 0.5 Hz (< 2).
+    200 Int neurons × 250 ms after a 50 ms transient ≈ 400 spikes: 4–14 Hz is > 5 SE wide."""
+    spec = {"name": "spont", "simulation": {"duration": "300 ms", "backend": "runtime", "seed": 3},
+            "network": {"layers": ["prescott.int", "prescott.diff", "prescott.input"], "size": 200,
+                        "connection": {"rule": "none"}}}
+    r = simulate(experiment_from_dict(spec))
+    rate = {k: np.count_nonzero(t >= 50) / 200 / 0.25 for k, (t, _) in r.spikes.items()}
+    assert 4 <= rate["L0_int"] <= 14
+    assert rate["L1_diff"] < 1
+    assert rate["L2_input"] < 2

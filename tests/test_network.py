@@ -1,0 +1,55 @@
+"""Connectivity statistics of the feedforward builder (runtime device, no compiler)."""
+from __future__ import annotations
+
+import brian2 as b2
+import numpy as np
+import pytest
+
+from conftest import chain_spec
+from lamina.config import experiment_from_dict
+from lamina.network import build
+
+
+def _built(changes):
+    b2.set_device("runtime")
+    b2.prefs.codegen.target = "numpy"
+    b2.seed(5)
+    exp = experiment_from_dict(chain_spec(changes))
+    return exp, build(exp)
+
+
+def _synapses(built):
+    return {o.name: o for o in built.network.objects if isinstance(o, b2.Synapses)}
+
+
+def test_p_9_over_n_gives_mean_in_degree_9_and_only_z_to_z_plus_1():
+    exp, built = _built({"network.size": 1000, "network.layers": ["input", "int", "diff", "int"],
+                         "input.alpha": 10})
+    syn = _synapses(built)
+    assert sorted(syn) == ["syn_L0_input_to_L1_int", "syn_L1_int_to_L2_diff", "syn_L2_diff_to_L3_int"]
+    for name, s in syn.items():
+        pre, post = s.source.name, s.target.name
+        names = [g.name for g in built.groups.values()]
+        assert names.index(post) == names.index(pre) + 1
+        indeg = np.bincount(np.asarray(s.j[:]), minlength=1000)
+        # mean of 1000 Binomial(1000, 0.009): SD of the mean ≈ 0.095, so ±0.5 is > 5 SD.
+        assert abs(indeg.mean() - 9) < 0.5
+        assert 8.0 < indeg.var() < 10.0  # binomial variance 8.92; SE of the variance ≈ 0.4
+
+
+def test_fixed_in_degree_is_exact():
+    exp, built = _built({"network.connection": {"rule": "feedforward", "in_degree": 7}})
+    for s in _synapses(built).values():
+        indeg = np.bincount(np.asarray(s.j[:]), minlength=200)
+        assert np.all(indeg == 7)
+        # no duplicate pre for a post neuron
+        pairs = set(zip(np.asarray(s.i[:]).tolist(), np.asarray(s.j[:]).tolist()))
+        assert len(pairs) == len(s.i[:])
+
+
+def test_feedforward_inhibition_groups():
+    exp, built = _built({"network.inhibition": {"cell": "prescott.inh", "size": 50, "p": 0.05, "delay": "2 ms"}})
+    syn = _synapses(built)
+    assert {"syn_L0_input_to_I1", "syn_I1_to_L1_int", "syn_L1_int_to_I2", "syn_I2_to_L2_diff"} <= set(syn)
+    assert "x_i_post += 1" in syn["syn_I1_to_L1_int"].pre.code
+    assert float(np.asarray(syn["syn_I1_to_L1_int"].delay[:])) == pytest.approx(0.002)
