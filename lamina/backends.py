@@ -12,10 +12,12 @@ top of main() from the LAMINA_SEED environment variable.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import os
 import shutil
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,16 +121,22 @@ class CppBackend:
         self._built: Built | None = None
         self._project: Path | None = None
         self._runs = 0
+        self._private_dirs: set[Path] = set()
 
     def project_dir(self, exp: Experiment) -> Path:
+        """The shared, compiled copy of this structure's project."""
         return self.cache_dir / "cpp" / structure_key(exp, self.name)
 
     def _build(self, exp: Experiment) -> dict:
+        """Generate code and make sure a compiled program exists, compiling only if no process
+        compiled this structure before. Each process runs in a private copy of the project
+        (Brian2 writes run_args files into the project, so processes must not share one)."""
+        from filelock import FileLock
+
         key = structure_key(exp, self.name)
-        project = self.cache_dir / "cpp" / key
-        project.mkdir(parents=True, exist_ok=True)
-        binary = project / "main"
-        before = binary.stat().st_mtime_ns if binary.exists() else None
+        shared = self.cache_dir / "cpp" / key
+        private = self.cache_dir / "cpp" / f"{key}.work" / f"{socket.gethostname()}-{os.getpid()}"
+        shared.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         if self._key is not None:
             b2.device.reinit()
@@ -137,19 +145,35 @@ class CppBackend:
         b2.device.insert_code("main", SEED_CODE)
         built = build(exp)
         built.network.run(exp.duration, namespace={})
-        from filelock import FileLock
-
-        # Identical generated files are not rewritten by Brian2, so `make` finds nothing to do
-        # when another process compiled this structure before.
         log = io.StringIO()
-        try:
-            with FileLock(str(project) + ".lock"), contextlib.redirect_stdout(log):
-                b2.device.build(directory=str(project), compile=True, run=False, with_output=False)
-        except Exception as e:  # compiler errors: keep the message, not Brian's traceback
-            raise SimulationError(f"building the C++ program in {project} failed: {e}") from e
-        after = binary.stat().st_mtime_ns
-        self._key, self._built, self._project = key, built, project
-        return {"compiled": before != after, "build_s": time.perf_counter() - t0}
+        # The lock makes a second process wait for the first compile instead of repeating it.
+        with FileLock(str(shared) + ".lock"):
+            before = (shared / "main").stat().st_mtime_ns if (shared / "main").exists() else None
+            if before is not None and not (private / "main").exists():
+                # copy2 keeps mtimes: Brian2 does not rewrite identical generated files, so
+                # `make` finds nothing to do in the copy.
+                shutil.copytree(shared, private, copy_function=shutil.copy2, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("results"))
+            private.mkdir(parents=True, exist_ok=True)
+            try:
+                with contextlib.redirect_stdout(log):
+                    b2.device.build(directory=str(private), compile=True, run=False, with_output=False)
+            except Exception as e:  # compiler errors: keep the message, not Brian's traceback
+                raise SimulationError(f"building the C++ program in {private} failed: {e}") from e
+            after = (private / "main").stat().st_mtime_ns
+            compiled = before is None or after != before
+            if compiled:  # publish for other processes: copy, then rename into place
+                tmp = shared.with_name(f".{key}.{os.getpid()}.tmp")
+                shutil.copytree(private, tmp, copy_function=shutil.copy2, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("results"))
+                if shared.exists():
+                    shutil.rmtree(shared)
+                tmp.rename(shared)
+        if private not in self._private_dirs:  # the private copy goes when the process ends
+            atexit.register(shutil.rmtree, private, True)
+            self._private_dirs.add(private)
+        self._key, self._built, self._project = key, built, private
+        return {"compiled": compiled, "build_s": time.perf_counter() - t0}
 
     def run(self, exp: Experiment) -> RawRun:
         info = {"compiled": False, "build_s": 0.0}

@@ -51,7 +51,24 @@ def cmd_validate(args) -> int:
     print(f"{args.spec}: OK — {exp.name}: {len(exp.layers)} layers, {n} neurons, "
           f"{len(exp.projections)} projections, {float(exp.duration) * 1e3:g} ms at dt "
           f"{float(exp.dt) * 1e3:g} ms, input {exp.input.kind}, backend {exp.backend}")
+    if exp.sweep is not None:
+        from .sweep import expand_sweep
+
+        points = expand_sweep(exp)
+        print(f"  sweep: {len(points)} runs")
     return 0
+
+
+def cmd_sweep(args) -> int:
+    from .sweep import cli_sweep
+
+    return cli_sweep(args)
+
+
+def cmd_analyze(args) -> int:
+    from .analyze import cli_analyze
+
+    return cli_analyze(args)
 
 
 def cmd_run(args) -> int:
@@ -125,6 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a spec without running it")
     spec_args(v)
     v.set_defaults(func=cmd_validate)
+    sw = sub.add_parser("sweep", help="run every point of a sweep spec (compile once per structure)")
+    spec_args(sw)
+    sw.add_argument("-o", "--output", help="sweep directory (default results/<name>)")
+    sw.add_argument("--workers", type=int, default=None, help="local worker processes (default: cores)")
+    sw.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    sw.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sw.add_argument("--log-json", action="store_true", help="one JSON line per finished point on stdout")
+    sw.set_defaults(func=cmd_sweep)
+    an = sub.add_parser("analyze", help="per-layer analysis of a run file or sweep directory")
+    an.add_argument("target", help="result .h5 file or sweep directory")
+    an.add_argument("-q", "--quiet", action="store_true", help="no table")
+    an.set_defaults(func=cmd_analyze)
     i = sub.add_parser("info", help="human summary of a result file")
     i.add_argument("result")
     i.set_defaults(func=cmd_info)
