@@ -45,7 +45,7 @@ def raster_and_rates(run, out: str | Path, max_neurons: int = 300, smooth_ms: fl
     ax_r.set_title(f'{run.attrs.get("name", "")} — seed {run.attrs.get("seed")}', fontsize=9)
     ax_p.set_xlabel("time (ms)")
     ax_p.set_ylabel(f"population rate (Hz/neuron, {smooth_ms:g} ms Gaussian)")
-    ax_p.set_yscale("symlog", linthresh=10)
+    ax_p.set_ylim(bottom=0)
     ax_p.legend(fontsize=6, ncol=2, frameon=False)
     fig.tight_layout()
     out = Path(out)

@@ -16,7 +16,7 @@ def baseline_window(stimulus: dict, duration_ms: float) -> tuple[float, float] |
 def layer_rows(layers: list[dict], spikes: dict, duration_ms: float, stimulus: dict) -> list[dict]:
     """One dict per layer: spikes, mean rate and, for packet inputs, packet size and SD with the
     spontaneous count (measured before the packet) subtracted."""
-    from .analysis import pulse_packet
+    from .analysis.packets import pulse_packet
 
     rows = []
     win = baseline_window(stimulus, duration_ms)
@@ -29,7 +29,7 @@ def layer_rows(layers: list[dict], spikes: dict, duration_ms: float, stimulus: d
             base = None
             if win is not None:
                 base = np.count_nonzero((t >= win[0]) & (t < win[1])) / size / ((win[1] - win[0]) / 1e3)
-            pp = pulse_packet(t, 0.0, duration_ms, baseline_rate=base, n_neurons=size)
+            pp = pulse_packet(t, 0.0, duration_ms, baseline_rate=base, n_neurons=size if base is not None else None)
             row.update(packet_alpha=float(pp.alpha), packet_sigma_ms=float(pp.sigma),
                        latency_ms=float(pp.latency), baseline_hz=base if base is not None else float("nan"))
         rows.append(row)
