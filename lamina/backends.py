@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import io
 import os
 import shutil
@@ -63,15 +64,17 @@ def split_seed(seed: int) -> tuple[np.random.Generator, int]:
 
 def _collect(exp: Experiment, built: Built, stim: Stimulus) -> RawRun:
     spikes = {}
-    for name, mon in built.spikes.items():
+    names = [l.name for l in exp.layers]
+    for z, mon in built.spikes.items():
+        name = names[z]
         # Copies: Brian2's monitor arrays are views into memory it frees with the network.
         t = np.array(mon.t_[:], dtype=np.float64) * 1e3
         i = np.array(mon.i[:], dtype=np.uint64)
         order = np.lexsort((i, t))  # SONATA "by_time"; ties by node id
         spikes[name] = (t[order], i[order])
-    rates = {name: np.array(mon.rate_[:], dtype=np.float64) for name, mon in built.rates.items()}
-    traces = {name: {v: np.array(getattr(mon, v + "_"), dtype=np.float64) for v in exp.record.trace_vars}
-              for name, mon in built.traces.items()}
+    rates = {names[z]: np.array(mon.rate_[:], dtype=np.float64) for z, mon in built.rates.items()}
+    traces = {names[z]: {v: np.array(getattr(mon, v + "_"), dtype=np.float64) for v in exp.record.trace_vars}
+              for z, mon in built.traces.items()}
     return RawRun(spikes, rates, stim, traces)
 
 
@@ -138,6 +141,10 @@ class CppBackend:
         private = self.cache_dir / "cpp" / f"{key}.work" / f"{socket.gethostname()}-{os.getpid()}"
         shared.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
+        # Brian2 suffixes auto-generated object names (_1, _2 …) while older objects are alive;
+        # drop them so generated code, and hence the compiled program, is the same in every process.
+        self._built = None
+        gc.collect()
         if self._key is not None:
             b2.device.reinit()
         b2.set_device("cpp_standalone", build_on_run=False)

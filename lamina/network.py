@@ -34,17 +34,21 @@ def _unit_str(q: Any) -> str:
     return "1" if dim is DIMENSIONLESS else repr(get_unit(dim))
 
 
-def group_name(layer: str) -> str:
-    return f"layer_{layer}"
+def _index(exp: Experiment) -> dict[str, int]:
+    # Brian2 objects are named by layer position, not by the user's layer names or cell
+    # variants: Het, Diff-only and Int-only chains of the same sizes then share one program.
+    return {l.name: z for z, l in enumerate(exp.layers)}
 
 
 @dataclass
 class Built:
     network: b2.Network
-    groups: dict[str, b2.NeuronGroup]
-    spikes: dict[str, b2.SpikeMonitor] = field(default_factory=dict)
-    rates: dict[str, b2.PopulationRateMonitor] = field(default_factory=dict)
-    traces: dict[str, b2.StateMonitor] = field(default_factory=dict)
+    # All keyed by layer position: a compiled program is reused by experiments of the same
+    # structure whose layers have other names.
+    groups: dict[int, b2.NeuronGroup]
+    spikes: dict[int, b2.SpikeMonitor] = field(default_factory=dict)
+    rates: dict[int, b2.PopulationRateMonitor] = field(default_factory=dict)
+    traces: dict[int, b2.StateMonitor] = field(default_factory=dict)
     stim_array: b2.TimedArray | None = None
 
 
@@ -76,11 +80,11 @@ def structure_key(exp: Experiment, backend: str) -> str:
     parts = {
         "lamina": __version__, "brian2": b2.__version__, "backend": backend,
         "dt": float(exp.dt), "n_steps": exp.n_steps, "method": exp.method,
-        "layers": [(l.name, l.size, layer_equations(exp, l), l.cell.card.threshold,
+        "layers": [(l.size, l.name in exp.input.layers, layer_equations(exp, l), l.cell.card.threshold,
                     l.cell.card.reset, l.cell.card.refractory,
                     sorted((k, float(v)) for k, v in l.cell.card.initial.items())) for l in exp.layers],
-        "projections": [(p.pre, p.post, p.kind, p.rule, p.value, float(p.delay)) for p in exp.projections],
-        "input": (exp.input.kind, exp.input.layers),
+        "projections": [(_index(exp)[p.pre], _index(exp)[p.post], p.kind, p.rule, p.value, float(p.delay)) for p in exp.projections],
+        "input": exp.input.kind,
         "record": (exp.record.spikes, exp.record.trace_vars, exp.record.trace_neurons),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -93,13 +97,14 @@ def build(exp: Experiment) -> Built:
     if exp.input.kind in ("ou", "step", "current_pulse"):
         cu = exp.layer(exp.input.layers[0]).cell.card.current_unit
         stim_array = b2.TimedArray(np.zeros(exp.n_steps) * get_unit(get_dimensions(cu)), dt=exp.dt, name="I_stim")
-    groups: dict[str, b2.NeuronGroup] = {}
-    for layer in exp.layers:
+    groups: dict[int, b2.NeuronGroup] = {}
+    index = _index(exp)
+    for z, layer in enumerate(exp.layers):
         card = layer.cell.card
         g = b2.NeuronGroup(
             layer.size, layer_equations(exp, layer), threshold=card.threshold, reset=card.reset,
             refractory=card.refractory or False, method=exp.method,
-            clock=clock, name=group_name(layer.name), namespace={"I_stim": stim_array} if stim_array else {},
+            clock=clock, name=f"layer{z}", namespace={"I_stim": stim_array} if stim_array else {},
         )
         for var, value in card.initial.items():
             setattr(g, var, value)
@@ -107,46 +112,46 @@ def build(exp: Experiment) -> Built:
             # The "voltage kick" of the pulse packet: one step, per-neuron time set at run time.
             g.run_regularly("v = v + kick_v*int(t_in_timesteps == kick_step)", when="start",
                             name=f"{g.name}_kick")
-        groups[layer.name] = g
+        groups[z] = g
     objects: list[Any] = list(groups.values())
     for proj in exp.projections:
-        s = b2.Synapses(groups[proj.pre], groups[proj.post], on_pre=f"x_{proj.kind[0]}_post += 1",
+        s = b2.Synapses(groups[index[proj.pre]], groups[index[proj.post]], on_pre=f"x_{proj.kind[0]}_post += 1",
                         delay=proj.delay if float(proj.delay) > 0 else None, clock=clock,
-                        name=f"syn_{proj.pre}_to_{proj.post}")
+                        name=f"syn{index[proj.pre]}to{index[proj.post]}")
         if proj.rule == "p":
             s.connect(p=proj.value)
         else:
             s.connect(i=f"k for k in sample(N_pre, size={int(proj.value)})")
         objects.append(s)
     built = Built(b2.Network(), groups, stim_array=stim_array)
-    for name, g in groups.items():
+    for z, g in groups.items():
         if exp.record.spikes:
-            built.spikes[name] = b2.SpikeMonitor(g, record=True, name=f"spikes_{name}")
-        built.rates[name] = b2.PopulationRateMonitor(g, name=f"rate_{name}")
+            built.spikes[z] = b2.SpikeMonitor(g, record=True, name=f"spikes{z}")
+        built.rates[z] = b2.PopulationRateMonitor(g, name=f"rate{z}")
         if exp.record.trace_vars:
-            built.traces[name] = b2.StateMonitor(g, list(exp.record.trace_vars),
+            built.traces[z] = b2.StateMonitor(g, list(exp.record.trace_vars),
                                                  record=range(exp.record.trace_neurons), clock=clock,
-                                                 name=f"trace_{name}")
+                                                 name=f"trace{z}")
     built.network.add(objects, *built.spikes.values(), *built.rates.values(), *built.traces.values())
     return built
 
 
 def run_values(exp: Experiment, built: Built, stim: Stimulus,
-               rng: np.random.Generator) -> tuple[dict[tuple[str, str], np.ndarray], np.ndarray | None]:
+               rng: np.random.Generator) -> tuple[dict[tuple[int, str], np.ndarray], np.ndarray | None]:
     """Per-neuron values of all run-time variables, and the stimulus TimedArray values (SI).
 
-    Returned as {(layer, variable): array}; backends turn them into run_args or assignments.
+    Returned as {(layer position, variable): array}; backends turn them into run_args or assignments.
     Drawn in a fixed order from ``rng`` so the same seed gives the same values.
     """
     values: dict[tuple[str, str], np.ndarray] = {}
-    for layer in exp.layers:
+    for z, layer in enumerate(exp.layers):
         for k in layer.cell.card.parameters:
-            values[(layer.name, k)] = param_values(layer.cell.params[k], layer.size, rng,
+            values[(z, k)] = param_values(layer.cell.params[k], layer.size, rng,
                                                    f"{layer.name}.{k}")
         if layer.name in exp.input.layers:
             if exp.input.kind == "pulse_packet":
-                values[(layer.name, "kick_step")] = stim.kick_step[layer.name]
-                values[(layer.name, "kick_v")] = np.full(layer.size, float(exp.input.params["kick"]))
+                values[(z, "kick_step")] = stim.kick_step[layer.name]
+                values[(z, "kick_v")] = np.full(layer.size, float(exp.input.params["kick"]))
             elif exp.input.kind != "none":
-                values[(layer.name, "stim_gain")] = np.ones(layer.size)
+                values[(z, "stim_gain")] = np.ones(layer.size)
     return values, stim.current

@@ -76,3 +76,12 @@ def test_second_process_reuses_compiled_project(first, cache_dir, tmp_path):
     assert "COMPILED False" in out.stdout
     from lamina.backends import CppBackend
     assert (CppBackend().project_dir(exp) / "main").stat().st_mtime_ns == mtime
+
+
+def test_het_diff_only_int_only_share_one_program(first, backend):
+    """Cell variants are run-time values: changing the chain's cell types does not recompile."""
+    exp, r1, mtime = first
+    exp2 = experiment_from_dict(chain_spec({"network.layers": ["prescott.input", "prescott.diff", "prescott.diff"]}))
+    assert backend.project_dir(exp2) == backend.project_dir(exp)
+    r2 = simulate(exp2)
+    assert r2.attrs["compiled"] is False and "L1_diff" in r2.spikes

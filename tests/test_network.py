@@ -26,7 +26,7 @@ def test_p_9_over_n_gives_mean_in_degree_9_and_only_z_to_z_plus_1():
     exp, built = _built({"network.size": 1000, "network.layers": ["input", "int", "diff", "int"],
                          "input.alpha": 10})
     syn = _synapses(built)
-    assert sorted(syn) == ["syn_L0_input_to_L1_int", "syn_L1_int_to_L2_diff", "syn_L2_diff_to_L3_int"]
+    assert sorted(syn) == ["syn0to1", "syn1to2", "syn2to3"]
     for name, s in syn.items():
         pre, post = s.source.name, s.target.name
         names = [g.name for g in built.groups.values()]
@@ -50,6 +50,8 @@ def test_fixed_in_degree_is_exact():
 def test_feedforward_inhibition_groups():
     exp, built = _built({"network.inhibition": {"cell": "prescott.inh", "size": 50, "p": 0.05, "delay": "2 ms"}})
     syn = _synapses(built)
-    assert {"syn_L0_input_to_I1", "syn_I1_to_L1_int", "syn_L1_int_to_I2", "syn_I2_to_L2_diff"} <= set(syn)
-    assert "x_i_post += 1" in syn["syn_I1_to_L1_int"].pre.code
-    assert float(np.asarray(syn["syn_I1_to_L1_int"].delay[:])) == pytest.approx(0.002)
+    # layers 0-2 are the chain, 3 = I1, 4 = I2: E0 → I1 → E1 and E1 → I2 → E2
+    assert {"syn0to1", "syn1to2", "syn0to3", "syn3to1", "syn1to4", "syn4to2"} == set(syn)
+    assert "x_i_post += 1" in syn["syn3to1"].pre.code
+    assert "x_e_post += 1" in syn["syn0to3"].pre.code
+    assert float(np.asarray(syn["syn3to1"].delay[:])) == pytest.approx(0.002)
