@@ -30,7 +30,7 @@ def _load(args) -> "object":
         overrides["simulation.backend"] = args.backend
     if getattr(args, "seed", None) is not None:
         overrides["simulation.seed"] = args.seed
-    return load_experiment(args.spec, overrides), overrides
+    return load_experiment(args.spec, overrides, scale=getattr(args, "scale", None)), overrides
 
 
 def _writable_dir(path: Path, field: str) -> Path:
@@ -63,6 +63,12 @@ def cmd_sweep(args) -> int:
     from .sweep import cli_sweep
 
     return cli_sweep(args)
+
+
+def cmd_figures(args) -> int:
+    from .paper import cli_figures
+
+    return cli_figures(args)
 
 
 def cmd_analyze(args) -> int:
@@ -132,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="override a spec value, e.g. --set input.alpha=600 --set input.sigma='5 ms'")
         sp.add_argument("--backend", choices=["cpp", "runtime"], help="override simulation.backend")
         sp.add_argument("--seed", type=int, help="override simulation.seed")
+        sp.add_argument("--scale", help="apply the spec's [scales.<name>] overrides, e.g. small (paper = as written)")
 
     r = sub.add_parser("run", help="simulate one experiment and write its HDF5 result")
     spec_args(r)
@@ -154,6 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("target", help="result .h5 file or sweep directory")
     an.add_argument("-q", "--quiet", action="store_true", help="no table")
     an.set_defaults(func=cmd_analyze)
+    fg = sub.add_parser("figures", help="regenerate paper figures (runs or reuses the needed results)")
+    fg.add_argument("ids", nargs="*", help="figure ids, e.g. fig1 fig3 (default: --all)")
+    fg.add_argument("--all", action="store_true", help="every figure")
+    fg.add_argument("--scale", default="small", help="small (2 cores, minutes) or paper (published sizes)")
+    fg.add_argument("-o", "--output", default="figures", help="figure directory (default figures/)")
+    fg.add_argument("--results", default="results", help="where results are read or written")
+    fg.add_argument("--workers", type=int, default=None, help="local worker processes")
+    fg.add_argument("-q", "--quiet", action="store_true")
+    fg.set_defaults(func=cmd_figures)
     i = sub.add_parser("info", help="human summary of a result file")
     i.add_argument("result")
     i.set_defaults(func=cmd_info)

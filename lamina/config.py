@@ -35,7 +35,7 @@ INPUT_KINDS = {  # kind -> {param: (dimension kind, required default or None)}
     "current_pulse": {"onset": ("time", None), "amplitude": ("current", None),
                       "tau_rise": ("time", None), "tau_decay": ("time", None)},
 }
-_TOP = {"name", "description", "simulation", "network", "cells", "input", "record", "sweep"}
+_TOP = {"name", "description", "simulation", "network", "cells", "input", "record", "sweep", "scales", "scale"}
 _SIM = {"duration", "dt", "method", "backend", "seed"}
 _NET = {"layers", "size", "connection", "inhibition"}
 _LAYER = {"cell", "name", "size", "params"}
@@ -106,9 +106,26 @@ class Experiment:
         return experiment_from_dict(spec)
 
 
-def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Experiment:
-    """Read a spec file, apply dotted-path overrides ({"input.alpha": 600}) and validate."""
-    return experiment_from_dict(apply_overrides(read_toml(path), overrides or {}))
+def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None,
+                    scale: str | None = None) -> Experiment:
+    """Read a spec file, apply a named scale (``[scales.<name>]``, e.g. "small"), then dotted-path
+    overrides ({"input.alpha": 600}), and validate."""
+    return experiment_from_dict(apply_overrides(apply_scale(read_toml(path), scale), overrides or {}))
+
+
+def apply_scale(spec: dict, scale: str | None) -> dict:
+    """``[scales.small]`` holds dotted-path overrides ("network.size" = 200) that shrink an
+    experiment without changing its physics; the resolved spec records the scale's name."""
+    scales = spec.get("scales", {})
+    if not isinstance(scales, dict) or not all(isinstance(v, dict) for v in scales.values()):
+        raise ConfigError("scales", scales, "a table of tables of dotted-path overrides")
+    if scale is None:
+        return spec
+    if scale not in scales and scale != "paper":
+        raise ConfigError("--scale", scale, f"one of {', '.join(sorted(set(scales) | {'paper'}))}")
+    out = apply_overrides(spec, scales.get(scale, {}))
+    out["scale"] = scale
+    return out
 
 
 def read_toml(path: str | Path) -> dict:
@@ -257,6 +274,7 @@ def experiment_from_dict(raw: dict) -> Experiment:
     """Validate a spec dict (as read from TOML) and resolve defaults."""
     spec = copy.deepcopy(raw)
     _check_keys(spec, _TOP, "")
+    spec.pop("scales", None)  # applied by load_experiment; the resolved spec needs no menu
     name = spec.get("name", "experiment")
     if not isinstance(name, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", name):
         raise ConfigError("name", name, "a name of letters, digits, '_', '-', '.'")
