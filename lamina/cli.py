@@ -189,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except BrokenPipeError:  # `lamina info ... | head`
+        return 0
 
 
 if __name__ == "__main__":

@@ -158,6 +158,10 @@ def open_run(path: str | Path) -> RunData:
         rates = {k: d[()] for k, d in f["rates"].items()}
         rate_dt = float(next(iter(f["rates"].values())).attrs["dt_ms"]) if len(f["rates"]) else 0.0
         traces = {k: {v: d[()] for v, d in g.items()} for k, g in f["traces"].items()} if "traces" in f else {}
-        return RunData(path, attrs, layers, spikes, rates, rate_dt, _read_group(f["stimulus"]),
+        stimulus = _read_group(f["stimulus"])
+        if "current" in f["stimulus"]:
+            stimulus["current_dt_ms"] = float(f["stimulus/current"].attrs["dt_ms"])
+            stimulus["current_units"] = str(f["stimulus/current"].attrs["units"])
+        return RunData(path, attrs, layers, spikes, rates, rate_dt, stimulus,
                        f["config"].attrs["toml"], json.loads(f["config"].attrs["point"]), traces,
                        _read_group(f["analysis"]) if "analysis" in f else {})
