@@ -78,6 +78,17 @@ def _collect(exp: Experiment, built: Built, stim: Stimulus) -> RawRun:
     return RawRun(spikes, rates, stim, traces)
 
 
+def _check_finite(exp: Experiment, built: Built) -> None:
+    """A blown-up integration leaves NaN/inf in the state (and silently stops spiking)."""
+    for z, g in built.groups.items():
+        for var in ("v",) + tuple(v for v in ("w", "I_noise") if v in g.variables):
+            values = np.asarray(g.variables[var].get_value())
+            if not np.all(np.isfinite(values)):
+                bad = int(np.count_nonzero(~np.isfinite(values)))
+                raise SimulationError(f"layer {exp.layers[z].name}: {var} became non-finite in {bad} neurons "
+                                      f"(numerical blow-up; try a smaller simulation.dt)")
+
+
 def _stim_quantity(exp: Experiment, current: np.ndarray):
     cu = exp.layer(exp.input.layers[0]).cell.card.current_unit
     return current * get_unit(get_dimensions(cu))
@@ -93,7 +104,7 @@ class RuntimeBackend:
 
     name = "runtime"
 
-    def run(self, exp: Experiment) -> RawRun:
+    def run(self, exp: Experiment, progress: bool = False) -> RawRun:
         rng, dev_seed = split_seed(exp.seed)
         b2.set_device("runtime")
         b2.prefs.codegen.target = "numpy"
@@ -108,6 +119,7 @@ class RuntimeBackend:
         t0 = time.perf_counter()
         built.network.run(exp.duration, namespace={})
         raw = _collect(exp, built, stim)
+        _check_finite(exp, built)
         raw.info = {"backend": self.name, "structure_key": structure_key(exp, self.name),
                     "compiled": False, "build_s": 0.0, "run_s": time.perf_counter() - t0}
         return raw
@@ -151,7 +163,7 @@ class CppBackend:
         b2.prefs.devices.cpp_standalone.openmp_threads = 0  # 2 single-thread runs beat 1×2 threads here
         b2.device.insert_code("main", SEED_CODE)
         built = build(exp)
-        built.network.run(exp.duration, namespace={})
+        built.network.run(exp.duration, namespace={}, report="text", report_period=10 * b2.second)
         log = io.StringIO()
         # The lock makes a second process wait for the first compile instead of repeating it.
         with FileLock(str(shared) + ".lock"):
@@ -182,7 +194,7 @@ class CppBackend:
         self._key, self._built, self._project = key, built, private
         return {"compiled": compiled, "build_s": time.perf_counter() - t0}
 
-    def run(self, exp: Experiment) -> RawRun:
+    def run(self, exp: Experiment, progress: bool = False) -> RawRun:
         info = {"compiled": False, "build_s": 0.0}
         if structure_key(exp, self.name) != self._key:
             info = self._build(exp)
@@ -199,11 +211,13 @@ class CppBackend:
         os.environ["LAMINA_SEED"] = str(dev_seed)
         t0 = time.perf_counter()
         try:
-            b2.device.run(directory=str(project), results_directory=rel, with_output=False, run_args=run_args)
+            b2.device.run(directory=str(project), results_directory=rel, with_output=progress,
+                          run_args=run_args)
         except RuntimeError as e:
             raise SimulationError(f"the simulation binary failed ({e})") from e
         run_s = time.perf_counter() - t0
         raw = _collect(exp, built, stim)
+        _check_finite(exp, built)
         shutil.rmtree(project / rel, ignore_errors=True)
         # run_args arrays are written into static_arrays/ under content hashes; drop ours.
         b2.device.delete(code=False, data=False, run_args=True, directory=False, force=True)

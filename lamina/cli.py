@@ -88,7 +88,7 @@ def cmd_run(args) -> int:
     _status(f"lamina: {exp.name}: {sum(l.size for l in exp.layers)} neurons, "
             f"{float(exp.duration) * 1e3:g} ms, backend {exp.backend} (compiles once per structure)", args.quiet)
     t0 = time.perf_counter()
-    result = simulate(exp, point=overrides)
+    result = simulate(exp, point=overrides, progress=not args.quiet)
     path = write_run(result, out)
     a = result.attrs
     _status(f"lamina: done in {time.perf_counter() - t0:.1f} s (build {a['build_time_s']:.1f} s, "

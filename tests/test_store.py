@@ -75,3 +75,14 @@ def test_killed_write_leaves_no_partial_file(result, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         write_run(result, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_blow_up_is_an_error_not_silence():
+    """A numerically exploding run must fail loudly (SimulationError), not return few spikes."""
+    from lamina.errors import SimulationError
+
+    spec = chain_spec({"simulation.backend": "runtime", "simulation.duration": "5 ms", "simulation.dt": "0.5 ms",
+                       "network.size": 20, "input.alpha": 1, "input.t0": "1 ms",
+                       "cells.all.C": "0.01 uF/cm**2"})  # tiny capacitance: explicit Euler explodes
+    with pytest.raises(SimulationError, match="non-finite"):
+        simulate(experiment_from_dict(spec))
