@@ -1,0 +1,43 @@
+"""Analysis of lamina runs: rates, pulse packets, mutual information, spectral measures.
+
+Plain numpy arrays in and out; spike times are in ms, rates in Hz, information
+in bits. The heavy kernels are numba functions compiled on first use and cached
+on disk (``cache=True``; set NUMBA_CACHE_DIR to relocate the cache). Numba only
+checks the timestamp of the file that defines a cached function, not of the
+helpers it inlines from other modules: after editing _kdtree.py or _special.py,
+delete the cache (``find lamina -name '*.nb[ic]' -delete``). This package
+deliberately imports neither brian2 nor h5py.
+
+Parallel kernels (``mi_batch``, and ``mi_ksg`` / ``mi_gcmi`` on large inputs)
+use numba's thread count (NUMBA_NUM_THREADS); jobs under ~50 000 samples run on
+one thread because a parallel launch would cost more than the work.
+"""
+from __future__ import annotations
+
+from .batch import mi_batch
+from .discrete import mi_discrete
+from .gcmi import mi_gcmi
+from .ksg import mi_ksg
+from .lags import best_lag_mi, lagged_mi
+from .null import mi_shuffle_null
+from .packets import PulsePacket, pulse_packet
+from .rates import population_rate
+from .spectral import LinearFilter, info_rate_coherence, linear_filter
+from .summary import layer_summary
+
+__all__ = [
+    "LinearFilter",
+    "PulsePacket",
+    "best_lag_mi",
+    "info_rate_coherence",
+    "lagged_mi",
+    "layer_summary",
+    "linear_filter",
+    "mi_batch",
+    "mi_discrete",
+    "mi_gcmi",
+    "mi_ksg",
+    "mi_shuffle_null",
+    "population_rate",
+    "pulse_packet",
+]

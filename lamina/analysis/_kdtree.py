@@ -1,0 +1,326 @@
+"""Max-norm (Chebyshev) neighbour search kernels for the KSG estimator.
+
+KSG needs, for every sample, the distance eps_i to its k-th neighbour in the
+joint space and the number of samples strictly closer than eps_i in each
+marginal space. This module provides both in O(n log n):
+
+* a k-d tree (median split on the widest dimension, built from presorted
+  per-dimension orders) with a *bottom-up* k-NN query: start in the query's
+  own leaf and climb only until the current k-NN ball fits inside the cell
+  already searched. For k = 3 on 2-D data a query climbs ~3 levels and
+  computes ~25 distances, instead of descending from the root;
+* range counts: two merge-like sweeps over sorted values for 1-D marginals
+  (the common case) and a top-down tree count for multi-dimensional ones.
+
+Small helpers are inlined at numba-IR level (``inline="always"``): as separate
+calls they cost about half of the k-NN query time (measured). Everything is
+written for numba so ``mi_batch`` can run many estimates in one ``prange``
+loop without the GIL.
+
+A tree is the tuple ``(idx, start, end, left, parent, lo, hi, clo, chi,
+leaf_of)`` over the rows of ``pts``, a copy of the points in tree order: node
+``c`` owns rows ``start[c]:end[c]``; ``idx`` holds each row's original index;
+children of ``c`` are ``left[c]`` and ``left[c] + 1`` (-1 for leaves);
+``lo``/``hi`` are tight bounding boxes, ``clo``/``chi`` the cell bounds
+(intersection of the ancestors' split half-spaces) used to stop the upward
+search; ``leaf_of[row]`` is the leaf holding a row.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+LEAF_SIZE = 16
+# Traversal stack: two entries per level, and depth <= log2(n) + 1 <= 64.
+_STACK = 160
+
+
+@njit(cache=True)
+def alloc_trees(n_trees, n, d):
+    """Arrays for n_trees trees over n points in d dims (leaves hold > LEAF_SIZE/2 points)."""
+    m = 4 * (n // LEAF_SIZE) + 4
+    idx = np.empty((n_trees, n), np.int64)
+    start = np.empty((n_trees, m), np.int64)
+    end = np.empty((n_trees, m), np.int64)
+    left = np.empty((n_trees, m), np.int64)
+    parent = np.empty((n_trees, m), np.int64)
+    lo = np.empty((n_trees, m, d))
+    hi = np.empty((n_trees, m, d))
+    clo = np.empty((n_trees, m, d))
+    chi = np.empty((n_trees, m, d))
+    leaf_of = np.empty((n_trees, n), np.int64)
+    return idx, start, end, left, parent, lo, hi, clo, chi, leaf_of
+
+
+@njit(cache=True, inline="always")
+def tree_at(trees, p):
+    """The p-th tree of an alloc_trees tuple (views, no copies)."""
+    return (trees[0][p], trees[1][p], trees[2][p], trees[3][p], trees[4][p],
+            trees[5][p], trees[6][p], trees[7][p], trees[8][p], trees[9][p])
+
+
+@njit(cache=True)
+def build(src, orders, pts, tree):
+    """Build a tree over src (n, d); write its rows in tree order to pts (n, d).
+
+    ``orders`` (d, n) must hold the argsort of each column of src (numpy's sort
+    is several times faster than anything in numba); it is consumed. Each node
+    is a segment [s, e) of every orders[c], all holding the same points, so the
+    tight bounding box is read off the segment ends and the median split is the
+    segment midpoint along the widest dimension; the other dimensions' segments
+    are then stably partitioned (branch-free) into the two halves. O(n d log n)
+    without any comparison-based selection.
+    """
+    idx, start, end, left, parent, lo, hi, clo, chi, leaf_of = tree
+    n, d = src.shape
+    in_left = np.empty(n, np.int64)
+    tmp = np.empty(n, np.int64)
+    stack = np.empty(_STACK, np.int64)
+    start[0] = 0
+    end[0] = n
+    left[0] = -1
+    parent[0] = -1
+    for c in range(d):
+        clo[0, c] = -np.inf
+        chi[0, c] = np.inf
+    n_nodes = 1
+    stack[0] = 0
+    sp = 1
+    while sp > 0:
+        sp -= 1
+        node = stack[sp]
+        s = start[node]
+        e = end[node]
+        dim = 0
+        width = -1.0
+        for c in range(d):
+            lo[node, c] = src[orders[c, s], c]
+            hi[node, c] = src[orders[c, e - 1], c]
+            w = hi[node, c] - lo[node, c]
+            if w > width:
+                width = w
+                dim = c
+        # Leaf when small, or when all points coincide (no split can separate them).
+        if e - s <= LEAF_SIZE or width <= 0.0:
+            for i in range(s, e):
+                leaf_of[i] = node
+            continue
+        mid = (s + e) // 2
+        split = src[orders[dim, mid], dim]  # left half <= split <= right half
+        for i in range(s, e):
+            in_left[orders[dim, i]] = 1 if i < mid else 0
+        for c in range(d):
+            if c == dim:
+                continue
+            il = s
+            ir = mid
+            for i in range(s, e):
+                o = orders[c, i]
+                f = in_left[o]
+                tmp[il * f + ir * (1 - f)] = o
+                il += f
+                ir += 1 - f
+            orders[c, s:e] = tmp[s:e]
+        child = n_nodes
+        n_nodes += 2
+        left[node] = child
+        for ch in range(child, child + 2):
+            left[ch] = -1
+            parent[ch] = node
+            for c in range(d):
+                clo[ch, c] = clo[node, c]
+                chi[ch, c] = chi[node, c]
+        start[child] = s
+        end[child] = mid
+        chi[child, dim] = split
+        start[child + 1] = mid
+        end[child + 1] = e
+        clo[child + 1, dim] = split
+        stack[sp] = child
+        stack[sp + 1] = child + 1
+        sp += 2
+    for i in range(n):
+        o = orders[0, i]
+        idx[i] = o
+        for c in range(d):
+            pts[i, c] = src[o, c]
+
+
+@njit(cache=True, inline="always")
+def _box_dist(pts, q, lo, hi, node):
+    """Max-norm distance from row q to the bounding box of node (0 inside)."""
+    dist = 0.0
+    for c in range(pts.shape[1]):
+        v = pts[q, c]
+        t = lo[node, c] - v
+        u = v - hi[node, c]
+        if u > t:
+            t = u
+        if t > dist:
+            dist = t
+    return dist
+
+
+@njit(cache=True, inline="always")
+def _scan_leaf(pts, q, s, e, best):
+    """Offer rows s..e-1 (except q) to the ascending k-best list."""
+    k = best.size
+    d = pts.shape[1]
+    for j in range(s, e):
+        dist = 0.0
+        for c in range(d):
+            dist = max(dist, abs(pts[j, c] - pts[q, c]))
+        # the self test sits behind the rarely-true comparison: ~15 % faster (measured)
+        if dist < best[k - 1] and j != q:
+            i = k - 1
+            while i > 0 and best[i - 1] > dist:
+                best[i] = best[i - 1]
+                i -= 1
+            best[i] = dist
+
+
+@njit(cache=True, inline="always")
+def _search_down(pts, tree, q, root, best, stack_node, stack_dist):
+    """Top-down k-NN search of the subtree at root, pruning boxes beyond best[-1]."""
+    _, start, end, left, _, lo, hi, _, _, _ = tree
+    k = best.size
+    stack_node[0] = root
+    stack_dist[0] = _box_dist(pts, q, lo, hi, root)
+    sp = 1
+    while sp > 0:
+        sp -= 1
+        node = stack_node[sp]
+        if stack_dist[sp] >= best[k - 1]:
+            continue
+        child = left[node]
+        if child < 0:
+            _scan_leaf(pts, q, start[node], end[node], best)
+            continue
+        d0 = _box_dist(pts, q, lo, hi, child)
+        d1 = _box_dist(pts, q, lo, hi, child + 1)
+        # Push the farther child first so the nearer one tightens best first.
+        near = child if d0 <= d1 else child + 1
+        stack_node[sp] = 2 * child + 1 - near
+        stack_dist[sp] = d1 if d0 <= d1 else d0
+        stack_node[sp + 1] = near
+        stack_dist[sp + 1] = d0 if d0 <= d1 else d1
+        sp += 2
+
+
+@njit(cache=True)
+def kth_neighbour_distances(pts, tree, k, q0, q1, out):
+    """out[q - q0] = max-norm distance from row q to its k-th nearest other row, q0 <= q < q1.
+
+    Bottom-up search: scan the query's leaf, then climb; at each step the
+    sibling subtree is searched, and the climb stops once the ball of radius
+    best[k-1] lies inside the cell already searched (no other point can be
+    closer). The query row is excluded by index, so duplicates are neighbours
+    at distance 0.
+    """
+    _, start, end, left, parent, _, _, clo, chi, leaf_of = tree
+    d = pts.shape[1]
+    best = np.empty(k)
+    stack_node = np.empty(_STACK, np.int64)
+    stack_dist = np.empty(_STACK)
+    for q in range(q0, q1):
+        for i in range(k):
+            best[i] = np.inf
+        node = leaf_of[q]
+        _scan_leaf(pts, q, start[node], end[node], best)
+        while True:
+            r = best[k - 1]
+            inside = True
+            for c in range(d):
+                if pts[q, c] - r < clo[node, c] or pts[q, c] + r > chi[node, c]:
+                    inside = False
+                    break
+            par = parent[node]
+            if inside or par < 0:
+                break
+            first = left[par]
+            sibling = first + 1 if node == first else first
+            _search_down(pts, tree, q, sibling, best, stack_node, stack_dist)
+            node = par
+        out[q - q0] = best[k - 1]
+
+
+@njit(cache=True)
+def count_within_tree(pts, tree, radii, q0, q1, out):
+    """out[q - q0] = rows at max-norm distance < radii[idx[q]] from row q (itself included).
+
+    Queries are the tree's own rows; ``radii`` is indexed by original row index.
+    Distances are ``abs(a - b)`` exactly as in the k-NN search, so the strict
+    inequality excludes the neighbour that defined the radius.
+    """
+    idx, start, end, left, _, lo, hi, _, _, _ = tree
+    d = pts.shape[1]
+    stack = np.empty(_STACK, np.int64)
+    for q in range(q0, q1):
+        r = radii[idx[q]]
+        count = 0
+        stack[0] = 0
+        sp = 1
+        while sp > 0:
+            sp -= 1
+            node = stack[sp]
+            near = 0.0  # nearest and farthest max-norm distance to the box
+            far = 0.0
+            for c in range(d):
+                v = pts[q, c]
+                t = max(lo[node, c] - v, v - hi[node, c])
+                f = max(v - lo[node, c], hi[node, c] - v)
+                near = max(near, t)
+                far = max(far, f)
+            if near >= r:
+                continue
+            if far < r:  # whole box inside the open ball
+                count += end[node] - start[node]
+                continue
+            child = left[node]
+            if child < 0:
+                for j in range(start[node], end[node]):
+                    dist = 0.0
+                    for c in range(d):
+                        dist = max(dist, abs(pts[j, c] - pts[q, c]))
+                    if dist < r:
+                        count += 1
+            else:
+                stack[sp] = child
+                stack[sp + 1] = child + 1
+                sp += 2
+        out[q - q0] = count
+
+
+@njit(cache=True)
+def count_within_sorted(vals, radii, order_hi, order_lo, out):
+    """1-D count_within_tree: out[j] = #{i : |vals[i] - vals[j]| < radii[j]} (j itself included).
+
+    vals must be sorted ascending; order_hi / order_lo are the argsorts of
+    vals + radii and vals - radii. Visiting queries in those orders makes the
+    right / left window boundaries (almost) monotone, so each is found by one
+    merge-like sweep in O(n) instead of a binary search per query. Boundaries
+    are tested with the same ``a - b < r`` predicate as the k-NN search (which
+    is monotone along sorted vals), and the short backward steps absorb the
+    rounding differences between ``v + r`` and that predicate.
+    """
+    n = vals.size
+    j = 0
+    for t in range(n):
+        q = order_hi[t]
+        v = vals[q]
+        r = radii[q]
+        while j > 0 and vals[j - 1] - v >= r:
+            j -= 1
+        while j < n and vals[j] - v < r:
+            j += 1
+        out[q] = j  # first index with vals[i] - v >= r
+    j = 0
+    for t in range(n):
+        q = order_lo[t]
+        v = vals[q]
+        r = radii[q]
+        while j > 0 and v - vals[j - 1] < r:
+            j -= 1
+        while j < n and v - vals[j] >= r:
+            j += 1
+        out[q] -= j  # minus the first index with v - vals[i] < r

@@ -1,0 +1,199 @@
+"""Per-layer summary numbers of one run, for ``lamina analyze`` and HDF5 attributes."""
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .batch import mi_batch
+from .ksg import KSG_NOISE
+from .packets import pulse_packet
+from .rates import population_rate
+from .spectral import DEFAULT_NPERSEG, info_rate_coherence
+
+T = TypeVar("T")
+Scalar = float | int | str | bool
+
+NAN = float("nan")
+
+
+def _per_layer(value: Mapping[Hashable, T] | Sequence[T] | T | None, keys: list[Hashable], name: str) -> dict:
+    """Broadcast a per-layer argument (mapping, sequence, scalar or None) to {key: value}."""
+    if value is None or np.isscalar(value):
+        return {key: value for key in keys}
+    if isinstance(value, Mapping):
+        missing = [key for key in keys if key not in value]
+        if missing:
+            raise ValueError(f"{name} lacks layers {missing}")
+        return {key: value[key] for key in keys}
+    values = list(value)  # type: ignore[arg-type]
+    if len(values) != len(keys):
+        raise ValueError(f"{name} has {len(values)} entries for {len(keys)} layers")
+    return dict(zip(keys, values))
+
+
+def _block_mean(trace: np.ndarray, factor: int) -> np.ndarray:
+    """Average consecutive blocks of `factor` samples (a trailing partial block is dropped)."""
+    n = trace.size // factor
+    return trace[: n * factor].reshape(n, factor).mean(axis=1)
+
+
+def layer_summary(
+    spike_times: Mapping[Hashable, ArrayLike] | Sequence[ArrayLike],
+    n_neurons: Mapping[Hashable, int] | Sequence[int],
+    duration_ms: float,
+    *,
+    t_start_ms: float = 0.0,
+    packet_window_ms: float | None = 4.0,
+    packet_range_ms: tuple[float, float] | None = None,
+    baseline_rate_hz: Mapping[Hashable, float] | Sequence[float] | float | None = None,
+    stimulus: ArrayLike | None = None,
+    stimulus_dt_ms: float | None = None,
+    mi_bin_ms: float | None = None,
+    max_lag_ms: float = 50.0,
+    ksg_k: int = 3,
+    nperseg: int = DEFAULT_NPERSEG,
+    seed: int = 0,
+) -> tuple[dict[Hashable, dict[str, float]], dict[str, Scalar]]:
+    """Summary numbers for every layer of a run (a pure function of its arguments).
+
+    Per layer (keys of ``spike_times`` if it is a mapping, else 0..L-1):
+
+    * ``n_neurons``, ``n_spikes``, ``rate_hz``: mean rate per neuron over
+      [t_start_ms, t_start_ms + duration_ms).
+    * ``packet_alpha``, ``packet_sigma`` (ms), ``packet_latency`` (ms, absolute
+      time), ``packet_peak_time`` (ms), ``packet_n_window``, ``packet_baseline``:
+      ``pulse_packet`` (200 bins) over ``packet_range_ms`` (default: the analysed
+      window) with a +-packet_window_ms window, minus the expected background
+      ``baseline_rate_hz`` (Hz per neuron; per layer or one value) if given.
+      Skipped when packet_window_ms is None. Keep the range short enough that
+      its 200 bins are no wider than the window (see ``pulse_packet``).
+    * With a ``stimulus`` trace (sample i covers t_start_ms + i * stimulus_dt_ms):
+      the layer's rate per neuron (Hz) is binned at ``mi_bin_ms`` (default
+      stimulus_dt_ms; must be a multiple of it, the stimulus is then block-averaged),
+      ``best_lag_ms`` is the lag in [0, max_lag_ms] (stimulus leading) that
+      maximises the Gaussian-copula MI, ``mi_gcmi_bits`` and ``mi_ksg_bits`` are
+      GCMI and KSG(k=ksg_k) at that lag (all lags use the same n - max_lag
+      samples), ``info_rate_bits_s`` is the coherence information rate over
+      0..Nyquist. Without a stimulus these are NaN.
+
+    All layers' lag scans, and all KSG estimates, run as single ``mi_batch`` calls.
+
+    Args:
+        spike_times: per layer, pooled spike times in ms.
+        n_neurons: per layer, its size.
+        duration_ms: run length analysed, ms.
+        t_start_ms: start of the analysed window, ms.
+        packet_window_ms: pulse-packet half window, ms, or None to skip.
+        packet_range_ms: (start, stop) of the packet histogram, ms.
+        baseline_rate_hz: background rate per neuron for the packet baseline.
+        stimulus: continuous stimulus samples, or None.
+        stimulus_dt_ms: stimulus sampling interval, ms.
+        mi_bin_ms: rate bin for the MI / coherence analyses, ms.
+        max_lag_ms: longest stimulus-to-layer lag searched, ms.
+        ksg_k: KSG neighbours.
+        nperseg: Welch segment length (samples at mi_bin_ms) for the information rate.
+        seed: KSG jitter seed.
+
+    Returns:
+        (per_layer, params): ``per_layer[key]`` maps the names above to floats;
+        ``params`` names every estimator setting (str/int/float/bool values, no
+        None) for storing as HDF5 attributes.
+    """
+    if isinstance(spike_times, Mapping):
+        keys: list[Hashable] = list(spike_times.keys())
+    else:
+        keys = list(range(len(spike_times)))
+    times = _per_layer(spike_times, keys, "spike_times")
+    sizes = _per_layer(n_neurons, keys, "n_neurons")
+    baselines = _per_layer(baseline_rate_hz, keys, "baseline_rate_hz")
+    if not duration_ms > 0:
+        raise ValueError(f"duration_ms must be > 0, got {duration_ms}")
+    t_stop = t_start_ms + duration_ms
+    packet_lo, packet_hi = (t_start_ms, t_stop) if packet_range_ms is None else packet_range_ms
+    params: dict[str, Scalar] = {
+        "t_start_ms": float(t_start_ms),
+        "duration_ms": float(duration_ms),
+        "rate_units": "Hz per neuron",
+        "mi_units": "bits",
+    }
+    out: dict[Hashable, dict[str, float]] = {}
+    for key in keys:
+        t = np.asarray(times[key], dtype=np.float64).reshape(-1)
+        n_spk = int(np.count_nonzero((t >= t_start_ms) & (t < t_stop)))
+        out[key] = {
+            "n_neurons": float(sizes[key]),
+            "n_spikes": float(n_spk),
+            "rate_hz": n_spk / int(sizes[key]) / (duration_ms / 1000.0),
+        }
+        if packet_window_ms is None:
+            continue
+        base = baselines[key]
+        pk = pulse_packet(t, packet_lo, packet_hi, window=packet_window_ms,
+                          baseline_rate=None if base is None else float(base),
+                          n_neurons=None if base is None else int(sizes[key]))
+        out[key].update(packet_alpha=pk.alpha, packet_sigma=pk.sigma, packet_latency=pk.latency,
+                        packet_peak_time=pk.peak_time, packet_n_window=float(pk.n_window),
+                        packet_baseline=pk.baseline)
+    if packet_window_ms is not None:
+        params.update(packet_method="Han, De Schutter & Hong 2020", packet_n_bins=200,
+                      packet_window_ms=float(packet_window_ms), packet_sigma_ddof=0,
+                      packet_start_ms=float(packet_lo), packet_stop_ms=float(packet_hi),
+                      packet_baseline_subtracted=baseline_rate_hz is not None)
+    if stimulus is None:
+        for key in keys:
+            out[key].update(mi_gcmi_bits=NAN, mi_ksg_bits=NAN, best_lag_ms=NAN, info_rate_bits_s=NAN)
+        return out, params
+    params.update(_stimulus_measures(times, sizes, keys, out, stimulus, stimulus_dt_ms, t_start_ms,
+                                     mi_bin_ms, max_lag_ms, ksg_k, nperseg, seed))
+    return out, params
+
+
+def _stimulus_measures(
+    times: dict, sizes: dict, keys: list[Hashable], out: dict, stimulus: ArrayLike,
+    stimulus_dt_ms: float | None, t_start_ms: float, mi_bin_ms: float | None,
+    max_lag_ms: float, ksg_k: int, nperseg: int, seed: int,
+) -> dict[str, Any]:
+    """Fill the stimulus-dependent entries of ``out``; returns their parameters."""
+    if stimulus_dt_ms is None or not stimulus_dt_ms > 0:
+        raise ValueError("stimulus_dt_ms (> 0) is required with a stimulus")
+    bin_ms = stimulus_dt_ms if mi_bin_ms is None else mi_bin_ms
+    factor = int(round(bin_ms / stimulus_dt_ms))
+    if factor < 1 or not math.isclose(factor * stimulus_dt_ms, bin_ms, rel_tol=1e-9):
+        raise ValueError(f"mi_bin_ms ({bin_ms}) must be a multiple of stimulus_dt_ms ({stimulus_dt_ms})")
+    stim = _block_mean(np.asarray(stimulus, dtype=np.float64).reshape(-1), factor)
+    n = stim.size
+    max_lag = int(math.floor(max_lag_ms / bin_ms + 1e-9))
+    m = n - max_lag
+    if m < 16:
+        raise ValueError(f"stimulus too short: {n} bins of {bin_ms} ms leave {m} after a {max_lag_ms} ms lag")
+    rates = np.stack([
+        population_rate(times[key], t_start_ms, t_start_ms + n * bin_ms, bin_ms, n_neurons=int(sizes[key]))[1]
+        for key in keys
+    ])
+    # Lag scans of all layers in one batch: pair (layer, lag) = stim[0:m] with rate[lag:lag+m].
+    lags = np.arange(max_lag + 1)
+    stim_seg = np.broadcast_to(stim[:m], (len(keys) * lags.size, m))
+    rate_seg = np.stack([rates[i, lag:lag + m] for i in range(len(keys)) for lag in lags])
+    scan = mi_batch(stim_seg, rate_seg, "gcmi").reshape(len(keys), lags.size)
+    best = scan.argmax(axis=1)
+    ksg = mi_batch(np.broadcast_to(stim[:m], (len(keys), m)),
+                   np.stack([rates[i, best[i]:best[i] + m] for i in range(len(keys))]),
+                   "ksg", k=ksg_k, seed=seed)
+    for i, key in enumerate(keys):
+        _, _, rate_bits = info_rate_coherence(stim, rates[i], bin_ms / 1000.0, nperseg=nperseg)
+        out[key].update(mi_gcmi_bits=float(scan[i, best[i]]), mi_ksg_bits=float(ksg[i]),
+                        best_lag_ms=float(best[i] * bin_ms), info_rate_bits_s=rate_bits)
+    return {
+        "stimulus_dt_ms": float(stimulus_dt_ms), "mi_bin_ms": float(bin_ms),
+        "mi_n_samples": int(m), "max_lag_ms": float(max_lag * bin_ms),
+        "lag_convention": "stimulus leads layer by best_lag_ms",
+        "gcmi_method": "Ince et al. 2017, average-rank copula, analytic bias correction",
+        "ksg_method": "Kraskov et al. 2004 algorithm 1, max-norm, standardised",
+        "ksg_k": int(ksg_k), "ksg_noise": float(KSG_NOISE), "ksg_seed": int(seed),
+        "coherence_method": "Welch, Hann, 50% overlap; rate = -int log2(1-C) df to Nyquist",
+        "coherence_nperseg": int(min(nperseg, n // 4)),
+    }
