@@ -1,0 +1,86 @@
+"""Numbers for docs/results.md that the figure captions do not already give.
+
+    python analysis/claims.py noise-floor      # packet readout applied to no-stimulus runs (fig3, small)
+    python analysis/claims.py fig3-paper-size  # fig3 at the published N = 1000: Het and Diff-only, 2 seeds
+    python analysis/claims.py fig3-table       # per-seed packet tables of fig3 (small) as JSON lines
+
+Runs are reused from ./results when present (same rule as `lamina figures`), else simulated.
+Run from the repository root with the project's venv; set LAMINA_CACHE=.lamina-cache to share
+compiled programs with `make`.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from lamina import plots
+from lamina.analysis import pulse_packet
+from lamina.paper import Context, ensure_runs, packet_rows, rows_to_frame
+
+HET = ["prescott.input", "prescott.int", "prescott.diff", "prescott.int", "prescott.diff", "prescott.int",
+       "prescott.diff"]
+DIFF = ["prescott.input"] + ["prescott.diff"] * 6
+
+
+def noise_floor(ctx: Context) -> None:
+    """What the readout reports when there is no packet: apply it to the no-stimulus runs (with
+    the same baseline subtraction) — the size a pure-background layer appears to have."""
+    runs = ensure_runs(ctx, "claims", "fig3")
+    print("Readout on no-stimulus runs (fig3, small scale): apparent packet size (fraction of layer), SD (ms)")
+    for net in dict.fromkeys(r.network for r in runs):
+        base = [r for r in runs if r.network == net and r.input_param("alpha") == 0]
+        sizes, sds = {}, {}
+        for r in base:
+            for z, l in enumerate(r.chain):
+                t = r.data.spikes[l["name"]][0]
+                n = int(l["size"])
+                rate = np.count_nonzero(t >= 20) / n / ((r.duration_ms - 20) / 1e3)
+                pp = pulse_packet(t, 0.0, r.duration_ms, baseline_rate=rate, n_neurons=n)
+                sizes.setdefault(z, []).append(pp.alpha / n)
+                sds.setdefault(z, []).append(pp.sigma)
+        def sd(z):
+            v = [x for x in sds[z] if np.isfinite(x)]
+            return f"{np.mean(v):.1f}" if v else "–"
+
+        print(f"  {net}: " + "; ".join(f"L{z} {plots.fmt_ci(sizes[z], 3)} SD {sd(z)}" for z in sorted(sizes)))
+
+
+def fig3_paper_size(ctx: Context) -> None:
+    """fig3's Het and Diff-only networks at the published size (7 × 1000), 2 seeds, to tell
+    finite-size effects of the small scale from model behaviour."""
+    paper = Context(scale="paper", results=ctx.results, quiet=ctx.quiet)
+    runs = ensure_runs(paper, "claims", "fig3", overrides={'sweep."network.layers"': [HET, DIFF], "sweep.seeds": 2})
+    df = rows_to_frame(packet_rows(runs))
+    print("fig3 at N = 1000 (2 seeds): per seed, packet size (fraction) by layer | SD (ms) by layer")
+    for (net, s, a), d in df.groupby(["network", "sigma_in", "alpha_in"], sort=False):
+        print(f"  {net} sigma {s:g} alpha {a:g}")
+        for seed, ds in d.groupby("seed"):
+            ds = ds.sort_values("layer")
+            print(f"    seed {seed}: " + " ".join(f"{v:.2f}" for v in ds.alpha_frac) + " | "
+                  + " ".join(f"{v:.1f}" if a else "–" for v, a in zip(ds.sigma, ds.alive)))
+    base = [r for r in runs if r.input_param("alpha") == 0]
+    for net in dict.fromkeys(r.network for r in base):
+        rates = {}
+        for r in base:
+            if r.network != net:
+                continue
+            for z, l in enumerate(r.chain):
+                t = r.data.spikes[l["name"]][0]
+                rates.setdefault(z, []).append(np.count_nonzero(t >= 20) / int(l["size"]) / ((r.duration_ms - 20) / 1e3))
+        print(f"  {net} spontaneous rates (Hz): " + ", ".join(f"L{z} {np.mean(v):.2f}" for z, v in sorted(rates.items())))
+
+
+def fig3_table(ctx: Context) -> None:
+    import json
+
+    runs = ensure_runs(ctx, "claims", "fig3")
+    for row in packet_rows(runs):
+        print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    what = sys.argv[1] if len(sys.argv) > 1 else "noise-floor"
+    ctx = Context(scale="small", results=Path("results"), quiet=True)
+    {"noise-floor": noise_floor, "fig3-paper-size": fig3_paper_size, "fig3-table": fig3_table}[what](ctx)

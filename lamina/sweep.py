@@ -1,0 +1,496 @@
+"""Parameter sweeps: compile once per structure, run many points in parallel, resumable.
+
+::
+
+    lamina sweep sims/figA2_small.toml --workers 2              # local worker processes
+    lamina sweep sims/figA2_small.toml --scheduler tcp://host:8786   # a running Dask scheduler
+    lamina sweep sims/figA2_small.toml                          # again: runs only what is missing
+
+    import lamina.sweep as ls
+    summary = ls.run_sweep(lamina.load_experiment("sims/figA2_small.toml"), workers=2)
+    df = ls.open_sweep(summary.out).to_dataframe()
+
+One code path for both executors: a Dask ``distributed`` client, either on a ``LocalCluster`` of
+single-threaded worker processes (default) or on the scheduler given. Each run is one task;
+tasks are ordered by structure key, so every worker process runs the points of one structure
+consecutively and keeps that compiled program loaded (lamina.backends: compiled once per
+structure into $LAMINA_CACHE, copied privately per process, never recompiled per point).
+
+Outputs in the sweep directory (default ``results/<name>``):
+
+* ``runs/<run_id>.h5`` — one run file per point × repeat, written atomically by the worker;
+* ``sweep.h5`` — the index (:mod:`lamina.sweep_index`), rewritten atomically as runs finish.
+
+A run is done iff its file exists, is readable, has the expected seed and was made by the same
+compiled model (structure key); a new invocation runs only the others (failed runs included), so
+an interrupted sweep (Ctrl-C, SIGKILL, a lost node) is completed by running the same command again.
+See docs/sweeps.md.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .config import Experiment, dumps_toml, load_experiment, parse_set
+from .errors import ConfigError
+from .sweep_expand import SweepPoint, derive_seed, expand_sweep, run_id, swept_paths
+from .sweep_index import (INDEX_NAME, RUNS_DIR, Sweep, iter_stale_tmp, open_sweep, read_run_status,
+                          write_index)
+
+__all__ = ["expand_sweep", "run_sweep", "open_sweep", "Sweep", "SweepPoint", "SweepSummary",
+           "derive_seed", "run_id", "cli_sweep"]
+
+INDEX_INTERVAL_S = 2.0  # rewrite sweep.h5 at most this often while runs finish (and at the end)
+_ERROR_MAX = 2000
+
+
+@dataclass
+class SweepSummary:
+    """What :func:`run_sweep` did."""
+
+    out: Path
+    n_runs: int
+    n_skipped: int  # already done before this invocation
+    n_ok: int  # ok in total (skipped included)
+    n_failed: int
+    failures: list[dict] = field(default_factory=list)  # {point_id, values, repeat, seed, error}
+    wall_s: float = 0.0
+    records: list[dict] = field(default_factory=list)  # what the workers returned (this invocation)
+
+    @property
+    def ok(self) -> bool:
+        return self.n_failed == 0 and self.n_ok == self.n_runs
+
+    def open(self) -> Sweep:
+        return open_sweep(self.out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Worker side
+
+_PROCESS_LOCK = threading.Lock()  # one simulation at a time per process (Brian2's device is global)
+
+
+def run_task(task: dict) -> dict:
+    """Run one point in this (worker) process and write its run file. Never raises for a failed
+    simulation: the error is returned in the record."""
+    t0 = time.perf_counter()
+    rec: dict[str, Any] = {"point_id": task["run_id"], "status": "ok", "error": "", "file": "",
+                           "wall_time_s": None, "compiled": None, "host": _host(), "pid": os.getpid()}
+    try:
+        with _PROCESS_LOCK:
+            rec["task_wait_s"] = time.perf_counter() - t0
+            rec.update(_simulate_and_write(task))
+    except BaseException as e:  # noqa: BLE001 — anything a point does is recorded, not raised
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise
+        msg = f"{type(e).__name__}: {e}".strip()
+        rec.update(status="failed", error=msg[:_ERROR_MAX], wall_time_s=time.perf_counter() - t0)
+    rec["task_s"] = time.perf_counter() - t0
+    return rec
+
+
+def _host() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def _simulate_and_write(task: dict) -> dict:
+    from .config import experiment_from_dict
+    from .simulate import simulate
+    from .store import write_run
+
+    t0 = time.perf_counter()
+    exp = experiment_from_dict(task["spec"])
+    result = simulate(exp, point=task["values"])
+    loop_s = binary_s = None
+    if result.attrs.get("backend") == "cpp":
+        import brian2
+
+        dev = brian2.get_device()
+        loop_s = getattr(dev, "_last_run_time", None)
+        binary_s = dev.timers.get("run_binary") if isinstance(getattr(dev, "timers", None), dict) else None
+    result.attrs.update({"sweep_name": task["sweep"], "sweep_point_id": task["run_id"],
+                         "sweep_point": task["point"], "sweep_repeat": task["repeat"],
+                         "sweep_host": _host(), "sweep_pid": os.getpid()})
+    if loop_s is not None:
+        result.attrs["sweep_loop_s"] = float(loop_s)
+    if binary_s is not None:
+        result.attrs["sweep_binary_s"] = float(binary_s)
+    t_write = time.perf_counter()
+    path = write_run(result, task["runs_dir"], task.get("filename") or f"{task['run_id']}.h5")
+    a = result.attrs
+    return {"file": f"{RUNS_DIR}/{path.name}", "wall_time_s": float(a["wall_time_s"]),
+            "compiled": bool(a["compiled"]), "build_time_s": float(a["build_time_s"]),
+            "run_time_s": float(a["run_time_s"]), "loop_s": loop_s, "binary_s": binary_s,
+            "write_s": time.perf_counter() - t_write, "point_s": time.perf_counter() - t0,
+            "structure_key": a["structure_key"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Client side
+
+
+def _default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover — not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _lock(out: Path):
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(out / ".sweep.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ConfigError("-o/--output", str(out), "a sweep directory that no other `lamina sweep` "
+                          "is running in right now (it is locked)") from None
+    return lock
+
+
+def _structure_keys(points: list[SweepPoint]) -> dict[str, str]:
+    """run_id -> structure key. Computed once per group of points whose specs differ only in
+    values that lamina sets at run time (seed, cell parameters, input values other than kind and
+    target layers), which makes large sweeps cheap to plan."""
+    from .network import structure_key
+
+    memo: dict[str, str] = {}
+    out = {}
+    for p in points:
+        spec = dict(p.spec)
+        spec.pop("cells", None)
+        spec["simulation"] = {k: v for k, v in spec["simulation"].items() if k != "seed"}
+        spec["input"] = {k: v for k, v in spec.get("input", {}).items() if k in ("kind", "layers")}
+        net = dict(spec["network"])
+        net["layers"] = [{k: v for k, v in l.items() if k != "params"} if isinstance(l, dict) else l
+                         for l in net.get("layers", [])]
+        if isinstance(net.get("inhibition"), dict):
+            net["inhibition"] = {k: v for k, v in net["inhibition"].items() if k != "params"}
+        spec["network"] = net
+        fp = json.dumps(spec, sort_keys=True, default=str)
+        if fp not in memo:
+            memo[fp] = structure_key(p.experiment, p.experiment.backend)
+        out[p.run_id] = memo[fp]
+    return out
+
+
+def _start_client(workers: int | None, scheduler: str | None, quiet: bool):
+    """(client, cluster or None). LocalCluster: processes, one thread each."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as e:
+            raise ConfigError("--scheduler", scheduler, f"the address of a running Dask scheduler ({e})") from None
+        return client, None
+    n = workers or _default_workers()
+    # A point that kills its worker process is retried once on another worker, then recorded.
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.ERROR, host="127.0.0.1",
+                           scheduler_kwargs={"allowed_failures": 1})
+    client = Client(cluster)
+    client.run(_own_process_group)
+    return client, cluster
+
+
+def _own_process_group() -> None:
+    """Local workers leave the terminal's process group: Ctrl-C reaches only the sweep process,
+    which saves the index and stops the workers (instead of every worker printing a traceback).
+    SIGKILL of the sweep process still ends them: Dask workers exit when their parent dies."""
+    with contextlib.suppress(OSError):
+        os.setpgrp()
+
+
+def _check_workers(client, log: Callable[[str], None]) -> None:
+    try:
+        workers = client.scheduler_info().get("workers", {})
+    except Exception:  # noqa: BLE001 — informational only
+        return
+    threaded = [w for w in workers.values() if int(w.get("nthreads", 1)) > 1]
+    if threaded:
+        log(f"lamina: note: {len(threaded)} Dask worker(s) have more than one thread; lamina runs one "
+            "simulation at a time per worker process (start workers with --nthreads 1 and more processes)")
+    if not workers:
+        log("lamina: the scheduler has no workers yet; runs start when workers join")
+
+
+def run_sweep(exp: Experiment, out: str | Path | None = None, *, workers: int | None = None,
+              scheduler: str | None = None, client=None, progress: bool = True,
+              on_result: Callable[[dict], None] | None = None, spec_path: str | None = None,
+              overrides: dict | None = None, log: Callable[[str], None] | None = None,
+              index_interval: float = INDEX_INTERVAL_S, scale: str | None = None) -> SweepSummary:
+    """Run every point × repeat of ``exp``'s [sweep] table that is not done yet.
+
+    Executor: ``client`` (a ``distributed.Client`` you made), else ``scheduler`` (address of a
+    running Dask scheduler), else a local cluster of ``workers`` single-threaded processes
+    (default: the number of cores). Results go to ``out`` (default ``results/<name>``).
+    ``on_result(record)`` is called in this process for every run that finishes.
+    ``spec_path``, ``overrides`` and ``scale`` are only recorded (for `Sweep.rerun_command`).
+    """
+    with _interruptible():
+        return _run_sweep(exp, out, workers, scheduler, client, progress, on_result, spec_path, overrides,
+                          log, index_interval, scale)
+
+
+@contextlib.contextmanager
+def _interruptible():
+    """SIGINT and SIGTERM (Ctrl-C, scancel, a batch system's time limit) → KeyboardInterrupt in
+    this process, whatever handler Brian2 installed, so the index is saved and workers stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _run_sweep(exp, out, workers, scheduler, client, progress, on_result, spec_path, overrides, log,
+               index_interval, scale) -> SweepSummary:
+    t_start = time.perf_counter()
+    if log is None:
+        log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if progress else (lambda msg: None)
+    points = expand_sweep(exp)
+    paths = swept_paths(exp)
+    out = Path(out) if out is not None else Path("results") / exp.name
+    runs_dir = out / RUNS_DIR
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    lock = _lock(out)
+    try:
+        for stale in iter_stale_tmp([out, runs_dir], older_than_s=120.0):
+            stale.unlink(missing_ok=True)
+        meta = {"name": exp.name, "spec_toml": dumps_toml(exp.spec),
+                "spec_path": str(Path(spec_path).resolve()) if spec_path else "",
+                "overrides": overrides or {}, "scale": scale or "", "base_seed": exp.seed,
+                "seeds": int(exp.sweep.get("seeds", 1)), "seed_mode": exp.sweep.get("seed_mode", "independent")}
+        from . import __version__
+
+        meta["lamina_version"] = __version__
+        keys = _structure_keys(points)
+        rows: dict[str, dict] = {}
+        filenames: dict[str, str] = {}  # run id -> file name for runs still to do
+        pending: list[SweepPoint] = []
+        for p in points:
+            row = {"point_id": p.run_id, "point": p.index, "repeat": p.repeat, "values": p.values,
+                   "seed": p.seed, "status": "pending", "error": "", "wall_time_s": None, "file": "",
+                   "structure_key": keys[p.run_id], "overrides": json.dumps(p.values)}
+            # runs/<id>.h5, or runs/<id>_<structure key>.h5 when <id>.h5 holds the result of an
+            # older program (changed cell card, lamina or Brian2 version): kept, never replaced.
+            names = [p.filename, f"{p.run_id}_{keys[p.run_id]}.h5"]
+            filenames[p.run_id] = names[0]
+            for name in names:
+                path = runs_dir / name
+                if not path.exists():
+                    continue
+                status, wall = read_run_status(path, p.seed, keys[p.run_id])
+                if status == "ok":
+                    row.update(status="ok", wall_time_s=wall, file=f"{RUNS_DIR}/{name}")
+                    break
+                if status == "bad":  # not a readable run file (not written by lamina): move it aside
+                    path.rename(path.with_name(f"{name}.invalid-{uuid.uuid4().hex[:6]}"))
+                elif name == names[0]:
+                    filenames[p.run_id] = names[1]
+            if row["status"] != "ok":
+                pending.append(p)
+            rows[p.run_id] = row
+        n_skipped = len(points) - len(pending)
+        log(f"lamina: {len(points)} runs in {len(set(keys.values()))} structure(s), {n_skipped} already done")
+
+        def save() -> None:
+            write_index(out, meta, list(rows.values()), paths)
+
+        save()
+        records: list[dict] = []
+        if pending:
+            _execute(exp, pending, keys, filenames, rows, records, runs_dir, save, workers, scheduler, client,
+                     progress, on_result, log, n_skipped, len(points), index_interval)
+        save()
+    finally:
+        lock.release()
+    failed = [r for r in rows.values() if r["status"] == "failed"]
+    return SweepSummary(out=out, n_runs=len(points), n_skipped=n_skipped,
+                        n_ok=sum(r["status"] == "ok" for r in rows.values()), n_failed=len(failed),
+                        failures=[{k: r[k] for k in ("point_id", "point", "repeat", "values", "seed", "error")}
+                                  for r in failed],
+                        wall_s=time.perf_counter() - t_start, records=records)
+
+
+def _execute(exp, pending, keys, filenames, rows, records, runs_dir, save, workers, scheduler, client,
+             progress, on_result, log, n_skipped, n_total, index_interval) -> None:
+    from distributed import as_completed
+
+    from tqdm.auto import tqdm
+
+    # Structures in order of first appearance; points of one structure consecutively.
+    order: dict[str, int] = {}
+    for p in pending:
+        order.setdefault(keys[p.run_id], len(order))
+    pending = sorted(pending, key=lambda p: (order[keys[p.run_id]], p.index, p.repeat))
+    own_client = client is None
+    cluster = None
+    if own_client:
+        client, cluster = _start_client(workers, scheduler, quiet=not progress)
+    n_failed = 0
+    bar = tqdm(total=n_total, initial=n_skipped, unit="run", desc=exp.name, disable=not progress,
+               file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+    bar.set_postfix(failed=0)
+    futures = {}
+    try:
+        if scheduler or not own_client:
+            _check_workers(client, log)
+        token = uuid.uuid4().hex[:8]
+        runs_abs = str(runs_dir.resolve())
+        for p in pending:
+            task = {"spec": p.experiment.spec, "values": p.values, "run_id": p.run_id, "point": p.index,
+                    "repeat": p.repeat, "seed": p.seed, "runs_dir": runs_abs, "sweep": exp.name,
+                    "filename": filenames[p.run_id]}
+            fut = client.submit(run_task, task, key=f"lamina-{p.run_id}-{token}", pure=False,
+                                priority=-order[keys[p.run_id]], retries=0)
+            futures[fut] = p
+        last_save = time.monotonic()
+        for fut in as_completed(list(futures)):
+            p = futures[fut]
+            try:
+                rec = fut.result()
+            except Exception as e:  # noqa: BLE001 — worker died (KilledWorker), lost, cancelled
+                name = type(e).__name__
+                why = "the worker process died while running this point" if name == "KilledWorker" else ""
+                rec = {"point_id": p.run_id, "status": "failed", "file": "", "wall_time_s": None,
+                       "error": (f"{name}: {why} ({e})" if why else f"{name}: {e}")[:_ERROR_MAX]}
+            fut.release()
+            row = rows[p.run_id]
+            row.update(status=rec["status"], error=rec.get("error", ""), file=rec.get("file", ""),
+                       wall_time_s=rec.get("wall_time_s"))
+            rec.update(point=p.index, repeat=p.repeat, values=p.values, seed=p.seed)
+            records.append(rec)
+            if rec["status"] != "ok":
+                n_failed += 1
+                bar.set_postfix(failed=n_failed, refresh=False)
+            bar.update(1)
+            if on_result is not None:
+                on_result(rec)
+            if time.monotonic() - last_save >= index_interval:
+                save()
+                last_save = time.monotonic()
+    except KeyboardInterrupt:
+        for fut in futures:
+            fut.cancel()
+        save()
+        raise
+    finally:
+        bar.close()
+        if own_client:
+            _shutdown(client, cluster)
+
+
+def _shutdown(client, cluster) -> None:
+    import logging
+
+    # Quiet the "stream closed" noise of workers stopping in the middle of a task.
+    for name in ("distributed", "distributed.nanny", "distributed.worker", "distributed.scheduler",
+                 "distributed.core", "distributed.comm", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    with contextlib.suppress(Exception):
+        client.close(timeout=10)
+    if cluster is not None:
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+
+def cli_sweep(args) -> int:
+    """`lamina sweep`: returns 0 if every run is ok, 1 if any failed; ConfigError for bad input."""
+    overrides: dict[str, Any] = dict(parse_set(s) for s in (args.set or []))
+    if getattr(args, "backend", None):
+        overrides["simulation.backend"] = args.backend
+    if getattr(args, "seed", None) is not None:
+        overrides["simulation.seed"] = args.seed
+    scale = getattr(args, "scale", None)
+    exp = load_experiment(args.spec, overrides, scale=scale) if scale else load_experiment(args.spec, overrides)
+    if exp.sweep is None:
+        raise ConfigError("sweep", None, f"missing [sweep] table in {args.spec} (use `lamina run` for one run)")
+    workers = getattr(args, "workers", None)
+    scheduler = getattr(args, "scheduler", None)
+    if workers is not None and workers < 1:
+        raise ConfigError("--workers", workers, "a positive number of worker processes")
+    if workers is not None and scheduler:
+        raise ConfigError("--workers", workers, "not together with --scheduler (the scheduler's workers run the points)")
+    points = expand_sweep(exp)  # validate everything before starting any process
+    out = Path(args.output) if getattr(args, "output", None) else Path("results") / exp.name
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".lamina-write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        raise ConfigError("-o/--output", str(out), f"a writable directory ({e.strerror})") from None
+    quiet = bool(getattr(args, "quiet", False))
+    log_json = bool(getattr(args, "log_json", False))
+
+    def say(msg: str) -> None:
+        if not quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    where = f"scheduler {scheduler}" if scheduler else f"{workers or _default_workers()} local worker processes"
+    say(f"lamina: sweep {exp.name}: {len(points)} runs → {out} ({where})")
+    done = [0]
+
+    def on_result(rec: dict) -> None:
+        done[0] += 1
+        if log_json:
+            line = {"event": "run", "point_id": rec["point_id"], "point": rec["point"], "repeat": rec["repeat"],
+                    "values": rec["values"], "seed": rec["seed"], "status": rec["status"],
+                    "error": rec.get("error", ""), "wall_time_s": rec.get("wall_time_s"),
+                    "file": rec.get("file", ""), "compiled": rec.get("compiled"),
+                    "build_time_s": rec.get("build_time_s"), "run_time_s": rec.get("run_time_s"),
+                    "task_s": rec.get("task_s"), "loop_s": rec.get("loop_s"), "binary_s": rec.get("binary_s"),
+                    "write_s": rec.get("write_s"), "host": rec.get("host"), "pid": rec.get("pid")}
+            print(json.dumps(line, default=str), flush=True)
+
+    try:
+        summary = run_sweep(exp, out, workers=workers, scheduler=scheduler, progress=not quiet,
+                            on_result=on_result, spec_path=args.spec, overrides=overrides, log=say, scale=scale)
+    except KeyboardInterrupt:
+        print(f"lamina: sweep interrupted after {done[0]} run(s) finished; the index is saved — "
+              "run the same command again to complete it", file=sys.stderr, flush=True)
+        raise
+    if log_json:
+        print(json.dumps({"event": "summary", "out": str(out), "runs": summary.n_runs,
+                          "skipped": summary.n_skipped, "ok": summary.n_ok, "failed": summary.n_failed,
+                          "wall_s": round(summary.wall_s, 3)}), flush=True)
+    say(f"lamina: {summary.n_ok}/{summary.n_runs} runs ok ({summary.n_skipped} already done), "
+        f"{summary.n_failed} failed, {summary.wall_s:.1f} s → {out / INDEX_NAME}")
+    if summary.failures:
+        print(f"lamina: {summary.n_failed} run(s) failed:", file=sys.stderr)
+        for f in summary.failures:
+            vals = ", ".join(f"{k}={v!r}" for k, v in f["values"].items())
+            print(f"  {f['point_id']} (point {f['point']}, repeat {f['repeat']}, seed {f['seed']}; {vals}): "
+                  f"{f['error'].splitlines()[0] if f['error'] else ''}", file=sys.stderr)
+        print("lamina: run the same command again to retry them", file=sys.stderr)
+        return 1
+    return 0
+
