@@ -6,6 +6,7 @@ Public entry points::
     result = lamina.simulate(exp)                 # Brian2, compiled once per structure
     path = lamina.write_run(result, "results/")   # atomic HDF5
     run = lamina.open_run(path)                   # spikes, rates, stimulus, config
+    df = lamina.open_sweep("results/figA2").to_dataframe()   # one row per sweep run
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ __version__ = "0.1.0"
 
 from typing import Any
 
-__all__ = ["__version__", "load_experiment", "simulate", "write_run", "open_run", "ConfigError"]
+__all__ = ["__version__", "load_experiment", "simulate", "write_run", "open_run", "open_sweep", "ConfigError"]
 
 
 def __getattr__(name: str) -> Any:
@@ -26,6 +27,10 @@ def __getattr__(name: str) -> Any:
         from .simulate import simulate
 
         return simulate
+    if name == "open_sweep":
+        from .sweep_index import open_sweep
+
+        return open_sweep
     if name in ("write_run", "open_run"):
         from . import store
 

@@ -137,6 +137,22 @@ class CppBackend:
         self._project: Path | None = None
         self._runs = 0
         self._private_dirs: set[Path] = set()
+        from brian2.devices.device import all_devices
+
+        self._device = all_devices["cpp_standalone"]
+
+    @staticmethod
+    def _remove_stale_copies(shared: Path) -> None:
+        """Private copies of processes on this host that died without cleaning up (SIGKILL)."""
+        work, host = shared.with_name(shared.name + ".work"), socket.gethostname()
+        for d in work.glob(f"{host}-*") if work.is_dir() else ():
+            try:
+                pid = int(d.name.rsplit("-", 1)[1])
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                shutil.rmtree(d, ignore_errors=True)
+            except (ValueError, PermissionError):
+                continue
 
     def project_dir(self, exp: Experiment) -> Path:
         """The shared, compiled copy of this structure's project."""
@@ -157,11 +173,16 @@ class CppBackend:
         # drop them so generated code, and hence the compiled program, is the same in every process.
         self._built = None
         gc.collect()
-        if self._key is not None:
-            b2.device.reinit()
+        # Always the standalone device itself: a runtime run in between makes it not the current
+        # one. Activate, reinit, activate: Brian2's first activation in a process queues a
+        # defaultclock assignment that later ones do not, and main.cpp must be the same in a fresh
+        # process and after a switch of structure, or the program would be recompiled.
         b2.set_device("cpp_standalone", build_on_run=False)
+        self._device.reinit()
+        b2.set_device("cpp_standalone", build_on_run=False)
+        self._remove_stale_copies(shared)
         b2.prefs.devices.cpp_standalone.openmp_threads = 0  # 2 single-thread runs beat 1×2 threads here
-        b2.device.insert_code("main", SEED_CODE)
+        self._device.insert_code("main", SEED_CODE)
         built = build(exp)
         built.network.run(exp.duration, namespace={}, report="text", report_period=10 * b2.second)
         log = io.StringIO()
@@ -176,7 +197,7 @@ class CppBackend:
             private.mkdir(parents=True, exist_ok=True)
             try:
                 with contextlib.redirect_stdout(log):
-                    b2.device.build(directory=str(private), compile=True, run=False, with_output=False)
+                    self._device.build(directory=str(private), compile=True, run=False, with_output=False)
             except Exception as e:  # compiler errors: keep the message, not Brian's traceback
                 raise SimulationError(f"building the C++ program in {private} failed: {e}") from e
             after = (private / "main").stat().st_mtime_ns
@@ -211,7 +232,7 @@ class CppBackend:
         os.environ["LAMINA_SEED"] = str(dev_seed)
         t0 = time.perf_counter()
         try:
-            b2.device.run(directory=str(project), results_directory=rel, with_output=progress,
+            self._device.run(directory=str(project), results_directory=rel, with_output=progress,
                           run_args=run_args)
         except RuntimeError as e:
             raise SimulationError(f"the simulation binary failed ({e})") from e
@@ -220,9 +241,11 @@ class CppBackend:
         _check_finite(exp, built)
         shutil.rmtree(project / rel, ignore_errors=True)
         # run_args arrays are written into static_arrays/ under content hashes; drop ours.
-        b2.device.delete(code=False, data=False, run_args=True, directory=False, force=True)
+        self._device.delete(code=False, data=False, run_args=True, directory=False, force=True)
         raw.info = {"backend": self.name, "structure_key": self._key, "run_s": run_s,
-                    "binary_s": float(b2.device.timers.get("run_binary", run_s)), **info}
+                    "binary_s": float(self._device.timers.get("run_binary", run_s)),
+                    # the simulation loop alone, as timed inside the program
+                    "loop_s": float(getattr(self._device, "_last_run_time", None) or run_s), **info}
         return raw
 
 

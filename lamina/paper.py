@@ -230,7 +230,8 @@ def _run_with_sweep(ctx: Context, exp: Experiment, n_missing: int) -> None:
     from .sweep import run_sweep
 
     ctx.log(f"lamina: {exp.name}: {n_missing} runs to simulate with {ctx.workers} worker processes")
-    summary = run_sweep(exp, ctx.results_dir(exp), workers=ctx.workers, progress=not ctx.quiet)
+    summary = run_sweep(exp, ctx.results_dir(exp), workers=ctx.workers, progress=not ctx.quiet,
+                        spec_path=str(ctx.spec(exp.name)), scale=None if ctx.scale == "paper" else ctx.scale)
     if summary.n_failed:
         ctx.log(f"lamina: {exp.name}: {summary.n_failed} runs failed; they are simulated here instead")
     ctx._index = _scan(ctx.results)

@@ -85,3 +85,12 @@ def test_het_diff_only_int_only_share_one_program(first, backend):
     assert backend.project_dir(exp2) == backend.project_dir(exp)
     r2 = simulate(exp2)
     assert r2.attrs["compiled"] is False and "L1_diff" in r2.spikes
+
+
+def test_runtime_run_in_between_does_not_break_the_compiled_program(first):
+    """A runtime-backend run switches Brian2's current device; the cpp backend must not care."""
+    exp, r1, _ = first
+    simulate(experiment_from_dict(chain_spec({"simulation.backend": "runtime", "simulation.duration": "5 ms",
+                                              "network.size": 20, "input.alpha": 5, "input.t0": "2 ms"})))
+    r2 = simulate(exp)
+    assert r2.attrs["compiled"] is False and _same_spikes(r1, r2)

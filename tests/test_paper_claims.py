@@ -1,4 +1,5 @@
-"""Small-scale regression tests of the paper's qualitative claims (paper-spec §6).
+"""Small-scale regression tests of the paper's qualitative claims (paper-spec §6), and checks that
+every paper spec (sims/fig*.toml, ou_ffn.toml) validates at both scales with the same physics.
 
 One network structure — Input + 4 layers × 200 neurons, p = 9/N (mean in-degree 9, as in the
 paper), 160 ms, Heun, dt 0.01 ms — run as Het (Input → Int → Diff → Int → Diff), Diff-only and
@@ -15,14 +16,14 @@ Claims that did *not* reproduce at this scale are documented in docs/results.md,
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from lamina.analysis import pulse_packet
 from lamina.config import experiment_from_dict
 from lamina.simulate import simulate
-
-pytestmark = pytest.mark.slow
 
 SIZE = 200
 SEEDS = (1, 2, 3)
@@ -50,6 +51,39 @@ def _spec(net: str, sigma_ms: float, alpha: int, seed: int) -> dict:
         "input": {"kind": "pulse_packet", "alpha": alpha, "sigma": f"{sigma_ms:g} ms", "t0": f"{T0:g} ms"},
         "record": {"spikes": "all", "rate_bin": "0.5 ms"},
     }
+
+
+SIMS = Path(__file__).resolve().parent.parent / "sims"
+PAPER_SPECS = ["fig1", "fig1_fi", "fig1_ramp", "fig2", "fig3", "fig4", "figA2", "figA3", "figA4", "figA5", "ou_ffn"]
+
+
+@pytest.mark.parametrize("name", PAPER_SPECS)
+def test_paper_specs_validate_at_both_scales(name):
+    """Every experiment spec of paper-spec §4 validates as published and at --scale small, and its
+    sweep expands; the small scale keeps the physics (dt, method, mean in-degree 9 where p = 9/size)."""
+    from lamina.config import load_experiment
+    from lamina.paper import expand
+
+    full = load_experiment(SIMS / f"{name}.toml")
+    small = load_experiment(SIMS / f"{name}.toml", scale="small")
+    assert len(expand(full)) >= 1 and len(expand(small)) >= 1
+    assert (full.dt, full.method) == (small.dt, small.method)
+
+    def in_degrees(e):
+        return [p.value * e.layer(p.pre).size for p in e.projections if p.rule == "p"]
+
+    assert np.allclose(in_degrees(full), in_degrees(small)), (in_degrees(full), in_degrees(small))
+
+
+def test_network_labels():
+    from lamina.paper import deep_network_label, fly_label
+
+    het = ["prescott.input"] + ["prescott.int", "prescott.diff"] * 3
+    assert deep_network_label(het) == "Het"
+    assert deep_network_label(["prescott.input"] + ["prescott.diff", "prescott.int"] * 3) == "Reversed Het"
+    assert deep_network_label(["prescott.input"] + ["prescott.diff"] * 6) == "Diff-only"
+    assert deep_network_label(["prescott.input"] + ["prescott.mid10"] * 6) == "β_w −10 mV"
+    assert fly_label(["prescott.input", "prescott.int", "prescott.diff"]) == "Het"
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +125,7 @@ def _packets(runs, net, sigma, alpha):
     return out
 
 
+@pytest.mark.slow
 def test_int_layers_active_diff_layers_quiet(runs):
     """Claim 2. Int layers fire spontaneously (spec ≈ 8 Hz; measured here 8.4 and 8.8 Hz, seeds
     within ±1.3 Hz): accept 4–14 Hz. Diff layers of the Diff-only network are silent (measured
@@ -105,6 +140,7 @@ def test_int_layers_active_diff_layers_quiet(runs):
     assert het[2] < 0.5 * het[1] and het[4] < 0.5 * het[3], het
 
 
+@pytest.mark.slow
 def test_diff_only_synchronises_a_strong_packet(runs):
     """Claim 4 (all-or-none, the 'all' side). A strong packet (80 % of the input layer, sigma 2 ms)
     in Diff-only layers converges to synchronous firing: SD < 1 ms by the 4th layer (measured
@@ -117,6 +153,7 @@ def test_diff_only_synchronises_a_strong_packet(runs):
     assert size[4] > 0.6, size
 
 
+@pytest.mark.slow
 def test_diff_only_weak_packet_dies(runs):
     """Claim 4 (the 'none' side). A weak synchronous packet (5 % of the input layer) does not
     propagate through Diff-only layers, which have no background to help it: by the 4th layer the
@@ -127,23 +164,28 @@ def test_diff_only_weak_packet_dies(runs):
     assert np.all(p[:, 4, 0] < 0.02), p[:, :, 0]
 
 
+@pytest.mark.slow
 def test_het_packet_sizes_stay_graded(runs):
     """Claim 3. Through 4 Het layers the packet size stays graded by the input and neither dies nor
-    runs away. Measured (mean of 3 seeds, fraction of the layer, layers 1 → 4): 30 % input
-    0.12 → 0.10, 90 % input 0.47 → 0.74. Tested: the 90 % packet is at least twice the 30 % one in
-    the last layer (measured ≈ 7 ×); the weak one stays alive (> 3 %); each stays within a factor
-    3 of its first-layer size (measured 0.9 × and 1.6 ×: slow growth of the strong packet, not the
-    all-or-none of Diff-only). Output SD stays around 2 ms (paper: ~2 ms; measured 1.5–2.3 ms,
-    Diff-only reaches 0.3 ms): accept 0.8–3 ms in every layer."""
-    lo = _packets(runs, "het", 5.0, 60).mean(axis=0)
+    runs away. Measured (mean of 3 seeds, fraction of the layer, layers 1 → 4): 40 % input
+    0.17 → 0.23, 90 % input 0.47 → 0.74; the readout of the no-stimulus runs (pure background)
+    gives 0.03–0.05 in these layers. Tested: the 90 % packet is at least twice the 40 % one in the
+    last layer (measured 3.2 ×); the weak one stays alive, ≥ 0.10 of the layer above the
+    background readout (measured 0.18 above); each stays within a factor 3 of its first-layer
+    size (measured 1.3 × and 1.6 ×: slow growth, not the all-or-none of Diff-only). Output SD
+    stays around 2 ms (paper: ~2 ms; measured 1.5–2.3 ms; Diff-only reaches 0.3 ms): accept
+    0.8–3 ms in every layer."""
+    lo = _packets(runs, "het", 5.0, 80).mean(axis=0)
     hi = _packets(runs, "het", 5.0, 180).mean(axis=0)
+    floor = _floor(runs, "het")
     assert hi[4, 0] > 2 * lo[4, 0], (lo[:, 0], hi[:, 0])
-    assert lo[4, 0] > 0.03, lo[:, 0]
+    assert lo[4, 0] - floor[4] >= 0.10, (lo[:, 0], floor)
     for p in (lo, hi):
         assert 1 / 3 < p[4, 0] / p[1, 0] < 3, p[:, 0]
         assert np.all((0.8 < p[1:, 1]) & (p[1:, 1] < 3.0)), p[:, 1]
 
 
+@pytest.mark.slow
 def test_int_only_activity_grows_with_depth(runs):
     """Claim 5. In Int-only networks activity spreads and grows layer by layer: each Int layer adds
     its own ~8 Hz to what it receives. Measured spontaneous rates, layers 1 → 4: 8.4, 13.5, 18.1,

@@ -287,6 +287,8 @@ def test_resume_after_sigkill(local_sweep, spec_file, tmp_path):
             if not line:
                 break
             done += '"event": "run"' in line
+            if done == 1:  # readers work while the sweep is writing
+                assert len(open_sweep(out).to_dataframe()) == N_RUNS
         assert done == 2, "the sweep did not report two finished runs"
         os.kill(proc.pid, signal.SIGKILL)  # the sweep process only: its workers must go by themselves
         proc.wait(timeout=30)
