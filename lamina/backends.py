@@ -57,9 +57,13 @@ class RawRun:
     info: dict = field(default_factory=dict)  # backend, structure_key, compiled, timings
 
 
-def split_seed(seed: int) -> tuple[np.random.Generator, int]:
-    py, dev = np.random.SeedSequence(seed).spawn(2)
-    return np.random.default_rng(py), int(dev.generate_state(1, dtype=np.uint32)[0])
+def split_seed(seed: int) -> tuple[np.random.Generator, np.random.Generator, int]:
+    """One run seed → independent streams for per-neuron parameters, the stimulus, and Brian2's
+    generator (connectivity, noise). Separate streams keep the network the same when only the
+    input changes (a no-stimulus baseline is the same network as the stimulated run)."""
+    params, stim, dev = np.random.SeedSequence(seed).spawn(3)
+    return (np.random.default_rng(params), np.random.default_rng(stim),
+            int(dev.generate_state(1, dtype=np.uint32)[0]))
 
 
 def _collect(exp: Experiment, built: Built, stim: Stimulus) -> RawRun:
@@ -105,13 +109,13 @@ class RuntimeBackend:
     name = "runtime"
 
     def run(self, exp: Experiment, progress: bool = False) -> RawRun:
-        rng, dev_seed = split_seed(exp.seed)
+        param_rng, stim_rng, dev_seed = split_seed(exp.seed)
         b2.set_device("runtime")
         b2.prefs.codegen.target = "numpy"
         b2.seed(dev_seed)
-        stim = realise(exp, rng)
+        stim = realise(exp, stim_rng)
         built = build(exp)
-        values, current = run_values(exp, built, stim, rng)
+        values, current = run_values(exp, built, stim, param_rng)
         for (layer, var), arr in values.items():
             built.groups[layer].variables[var].set_value(arr)
         if current is not None:
@@ -220,9 +224,9 @@ class CppBackend:
         if structure_key(exp, self.name) != self._key:
             info = self._build(exp)
         built, project = self._built, self._project
-        rng, dev_seed = split_seed(exp.seed)
-        stim = realise(exp, rng)
-        values, current = run_values(exp, built, stim, rng)
+        param_rng, stim_rng, dev_seed = split_seed(exp.seed)
+        stim = realise(exp, stim_rng)
+        values, current = run_values(exp, built, stim, param_rng)
         run_args = {getattr(built.groups[layer], var): _with_dim(built.groups[layer], var, arr)
                     for (layer, var), arr in values.items()}
         if current is not None:

@@ -270,6 +270,14 @@ def _apply_cell_overrides(cell: CellType, cells: dict, params: Any, where: str) 
     return cell
 
 
+def _is_variant(ref: str) -> bool:
+    try:
+        resolve_cell(ref)
+        return True
+    except ConfigError:
+        return False
+
+
 def experiment_from_dict(raw: dict) -> Experiment:
     """Validate a spec dict (as read from TOML) and resolve defaults."""
     spec = copy.deepcopy(raw)
@@ -333,8 +341,14 @@ def experiment_from_dict(raw: dict) -> Experiment:
             projections.append(Projection(a.name, g.name, "exc", r, v, idelay))
             projections.append(Projection(g.name, b.name, "inh", r, v, idelay))
     for key in cells:
-        if key not in known_refs:
-            raise ConfigError(f"cells.{key}", cells[key], f"a cell variant used by a layer ({', '.join(sorted(known_refs))})")
+        # A variant no layer uses is allowed (a sweep over network.layers may drop it);
+        # a name that is no variant of any card is a typo.
+        if key in known_refs:
+            continue
+        if not _is_variant(key):
+            raise ConfigError(f"cells.{key}", cells[key], f"a cell variant ({', '.join(sorted(known_refs))}, ...)")
+        cell = resolve_cell(key)  # unused here, but its overrides must still make sense
+        override(cell, _check_keys(cells[key], set(cell.card.parameters), f"cells.{key}"), f"cells.{key}")
     names = [l.name for l in layers]
     dup = {n for n in names if names.count(n) > 1}
     if dup:

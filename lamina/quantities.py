@@ -24,6 +24,7 @@ from .errors import ConfigError
 _UNITS: dict[str, Any] = {}
 for _mod in (allunits, stdunits):
     _UNITS.update({k: getattr(_mod, k) for k in dir(_mod) if not k.startswith("_")})
+_UNITS.setdefault("s", _UNITS["second"])  # "24 s": Brian2 spells it `second`
 
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 _UNIT_EXPR = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*(\s*(\*\*|\*|/)\s*(\(?\s*[-+]?\d+\s*\)?|[A-Za-z_][A-Za-z_0-9]*))*$")
