@@ -10,7 +10,7 @@ export LAMINA_CACHE ?= $(CURDIR)/.lamina-cache
 # The suite runs on 2 cores; keep BLAS/numba from oversubscribing them.
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: env demo test bench clean
+.PHONY: env demo test bench figures clean
 
 env: $(VENV)/.installed
 
@@ -31,6 +31,11 @@ test: env
 
 bench: env
 	$(PY) benchmarks/bench_quickstart.py
+	$(PY) benchmarks/bench_analysis.py
+	$(PY) benchmarks/bench_sweep.py --workers 2 --naive 3
+
+figures: env
+	$(VENV)/bin/lamina figures fig1 fig2 fig3 fig3_packets --scale small
 
 clean:
 	rm -rf results figures .lamina-cache .pytest_cache

@@ -316,9 +316,9 @@ def main() -> None:
     src = w or c
     print(f"| overhead per point in a worker, steady state (task time - loop; median / max) | "
           f"{src['steady_overhead_median']:.2f} s / {src['steady_overhead_max']:.2f} s |")
-    print(f"| overhead of a worker's first point, cache built (code generation, copy, no-op make) | "
+    print("| overhead of a worker's first point, cache built (code generation, copy, no-op make) | "
           + (", ".join(f"{x:.1f} s" for x in w["first_overhead"]) if w else "-") + " |")
-    print(f"| overhead of a worker's first point, empty cache (incl. the one compile or the wait for it) | "
+    print("| overhead of a worker's first point, empty cache (incl. the one compile or the wait for it) | "
           + ", ".join(f"{x:.1f} s" for x in c["first_overhead"]) + " |")
     if warm:
         amort = (warm["wall_s"] * args.workers - sum(r["loop_s"] for r in warm["runs"])) / n

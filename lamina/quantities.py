@@ -26,7 +26,7 @@ for _mod in (allunits, stdunits):
     _UNITS.update({k: getattr(_mod, k) for k in dir(_mod) if not k.startswith("_")})
 _UNITS.setdefault("s", _UNITS["second"])  # "24 s": Brian2 spells it `second`
 
-_NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 _UNIT_EXPR = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*(\s*(\*\*|\*|/)\s*(\(?\s*[-+]?\d+\s*\)?|[A-Za-z_][A-Za-z_0-9]*))*$")
 
 
@@ -62,7 +62,7 @@ def parse_quantity(value: Any, field: str, like: Any = None) -> Quantity:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ConfigError(field, value, "a number or a quantity string such as '5 ms'")
     if isinstance(value, str):
-        m = _NUMBER.match(value)
+        m = NUMBER.match(value)
         if not m:
             raise ConfigError(field, value, "a quantity such as '5 ms' (number, space, unit)")
         number, unit_text = float(m.group(1)), m.group(2)

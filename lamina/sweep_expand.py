@@ -25,17 +25,16 @@ import hashlib
 import itertools
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Experiment, apply_overrides, experiment_from_dict
 from .errors import ConfigError
+from .quantities import NUMBER
 
 RESERVED = ("seeds", "zip", "seed_mode")
 SEED_MODES = ("independent", "common")
 _RANGE_KINDS = ("linspace", "geomspace", "range")
-_NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 _SEED_PATH = "simulation.seed"
 
 
@@ -69,7 +68,7 @@ def _split_quantity(v: Any, field_: str) -> tuple[float, str]:
     if isinstance(v, bool) or not isinstance(v, (int, float, str)):
         raise ConfigError(field_, v, "a number or a quantity such as '2 ms'")
     if isinstance(v, str):
-        m = _NUMBER.match(v)
+        m = NUMBER.match(v)
         if not m:
             raise ConfigError(field_, v, "a number or a quantity such as '2 ms'")
         return float(m.group(1)), m.group(2)
