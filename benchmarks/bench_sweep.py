@@ -35,6 +35,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_name  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "sims" / "quickstart.toml"
 ALPHAS = [200, 300, 400, 500]
@@ -125,14 +128,6 @@ print(json.dumps({"n_spikes": int(sum(m.num_spikes for m in spikes)),
 '''
 
 
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def sweep_spec(tmp: Path, size: int, duration_ms: float, t0_ms: float) -> Path:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -31,18 +30,6 @@ def _load(args) -> "object":
     if getattr(args, "seed", None) is not None:
         overrides["simulation.seed"] = args.seed
     return load_experiment(args.spec, overrides, scale=getattr(args, "scale", None)), overrides
-
-
-def _writable_dir(path: Path, field: str) -> Path:
-    """Fail before simulating if results cannot be written there."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".lamina-write-test-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
-    except OSError as e:
-        raise ConfigError(field, str(path), f"a writable directory ({e.strerror})") from None
-    return path
 
 
 def cmd_validate(args) -> int:
@@ -81,10 +68,10 @@ def cmd_run(args) -> int:
     from .figures import raster_and_rates
     from .report import format_table, layer_rows
     from .simulate import simulate
-    from .store import open_run, write_run
+    from .store import ensure_writable_dir, open_run, write_run
 
     exp, overrides = _load(args)
-    out = _writable_dir(Path(args.output or Path("results") / exp.name), "-o/--output")
+    out = ensure_writable_dir(Path(args.output or Path("results") / exp.name))
     _status(f"lamina: {exp.name}: {sum(l.size for l in exp.layers)} neurons, "
             f"{float(exp.duration) * 1e3:g} ms, backend {exp.backend} (compiles once per structure)", args.quiet)
     t0 = time.perf_counter()

@@ -77,6 +77,21 @@ def _write(f: h5py.File, r: RunResult) -> None:
             d.attrs["units"] = "SI"
 
 
+def ensure_writable_dir(path: str | Path, field: str = "-o/--output") -> Path:
+    """Create ``path`` if needed and check that files can be written there, before any work."""
+    from .errors import ConfigError
+
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".lamina-write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        raise ConfigError(field, str(path), f"a writable directory ({e.strerror})") from None
+    return path
+
+
 def default_filename(r: RunResult) -> str:
     return f"{r.name}_seed{r.attrs.get('seed', 0)}.h5"
 

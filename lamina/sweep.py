@@ -42,6 +42,7 @@ from typing import Any, Callable
 
 from .config import Experiment, dumps_toml, load_experiment, parse_set
 from .errors import ConfigError
+from .store import ensure_writable_dir
 from .sweep_expand import SweepPoint, derive_seed, expand_sweep, run_id, swept_paths
 from .sweep_index import (INDEX_NAME, RUNS_DIR, Sweep, iter_stale_tmp, open_sweep, read_run_status,
                           write_index)
@@ -441,13 +442,7 @@ def cli_sweep(args) -> int:
         raise ConfigError("--workers", workers, "not together with --scheduler (the scheduler's workers run the points)")
     points = expand_sweep(exp)  # validate everything before starting any process
     out = Path(args.output) if getattr(args, "output", None) else Path("results") / exp.name
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".lamina-write-test-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
-    except OSError as e:
-        raise ConfigError("-o/--output", str(out), f"a writable directory ({e.strerror})") from None
+    ensure_writable_dir(out)
     quiet = bool(getattr(args, "quiet", False))
     log_json = bool(getattr(args, "log_json", False))
 
