@@ -53,7 +53,8 @@ def simulate(exp: Experiment, backend: str | None = None, point: dict | None = N
         "seed": exp.seed, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": wall, "structure_key": raw.info["structure_key"],
         "compiled": bool(raw.info.get("compiled", False)), "build_time_s": raw.info.get("build_s", 0.0),
-        "run_time_s": raw.info.get("run_s", 0.0), "loop_time_s": raw.info.get("loop_s", raw.info.get("run_s", 0.0)), "method": exp.method, "dt_ms": float(exp.dt) * 1e3,
+        "run_time_s": raw.info.get("run_s", 0.0), "loop_time_s": raw.info.get("loop_s", raw.info.get("run_s", 0.0)),
+        "binary_time_s": raw.info.get("binary_s", raw.info.get("run_s", 0.0)), "method": exp.method, "dt_ms": float(exp.dt) * 1e3,
     }
     return RunResult(
         name=exp.name, config_toml=dumps_toml(exp.spec), layers=layers, spikes=raw.spikes,
