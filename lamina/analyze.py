@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 from .errors import ConfigError
-from .report import baseline_window
+from .report import baseline_rates
 
 MI_BIN_MS = 1.0  # rate bin for MI / coherence with continuous inputs
 
@@ -48,12 +48,9 @@ def analyze_arrays(run) -> tuple[dict, dict, dict]:
     duration = float(run.attrs.get("duration_ms"))
     stim = run.stimulus
     kw: dict = {}
-    if stim.get("kind") == "pulse_packet":
-        win = baseline_window(stim, duration)
-        if win is not None:
-            kw["baseline_rate_hz"] = {
-                l["name"]: np.count_nonzero((run.spikes[l["name"]][0] >= win[0]) & (run.spikes[l["name"]][0] < win[1]))
-                / int(l["size"]) / ((win[1] - win[0]) / 1e3) for l in run.layers}
+    bases = baseline_rates(run.layers, run.spikes, duration, stim)
+    if bases is not None:
+        kw["baseline_rate_hz"] = bases
     current = stim.get("current")
     if current is not None:
         kw.update(stimulus=np.asarray(current, float), stimulus_dt_ms=float(stim["current_dt_ms"]),

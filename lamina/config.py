@@ -270,14 +270,6 @@ def _apply_cell_overrides(cell: CellType, cells: dict, params: Any, where: str) 
     return cell
 
 
-def _is_variant(ref: str) -> bool:
-    try:
-        resolve_cell(ref)
-        return True
-    except ConfigError:
-        return False
-
-
 def experiment_from_dict(raw: dict) -> Experiment:
     """Validate a spec dict (as read from TOML) and resolve defaults."""
     spec = copy.deepcopy(raw)
@@ -345,9 +337,11 @@ def experiment_from_dict(raw: dict) -> Experiment:
         # a name that is no variant of any card is a typo.
         if key in known_refs:
             continue
-        if not _is_variant(key):
-            raise ConfigError(f"cells.{key}", cells[key], f"a cell variant ({', '.join(sorted(known_refs))}, ...)")
-        cell = resolve_cell(key)  # unused here, but its overrides must still make sense
+        try:
+            cell = resolve_cell(key)
+        except ConfigError:
+            raise ConfigError(f"cells.{key}", cells[key], f"a cell variant ({', '.join(sorted(known_refs))}, ...)") from None
+        # unused here, but its overrides must still make sense
         override(cell, _check_keys(cells[key], set(cell.card.parameters), f"cells.{key}"), f"cells.{key}")
     names = [l.name for l in layers]
     dup = {n for n in names if names.count(n) > 1}

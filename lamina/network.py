@@ -77,13 +77,14 @@ def structure_key(exp: Experiment, backend: str) -> str:
     """Hash of everything that is compiled into the program (not the run-time values)."""
     from . import __version__
 
+    index = _index(exp)
     parts = {
         "lamina": __version__, "brian2": b2.__version__, "backend": backend,
         "dt": float(exp.dt), "n_steps": exp.n_steps, "method": exp.method,
         "layers": [(l.size, l.name in exp.input.layers, layer_equations(exp, l), l.cell.card.threshold,
                     l.cell.card.reset, l.cell.card.refractory,
                     sorted((k, float(v)) for k, v in l.cell.card.initial.items())) for l in exp.layers],
-        "projections": [(_index(exp)[p.pre], _index(exp)[p.post], p.kind, p.rule, p.value, float(p.delay)) for p in exp.projections],
+        "projections": [(index[p.pre], index[p.post], p.kind, p.rule, p.value, float(p.delay)) for p in exp.projections],
         "input": exp.input.kind,
         "record": (exp.record.spikes, exp.record.trace_vars, exp.record.trace_neurons),
     }

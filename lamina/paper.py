@@ -33,6 +33,8 @@ import numpy as np
 from . import plots
 from .config import Experiment, load_experiment
 from .errors import ConfigError
+from .report import baseline_rates as baseline_rates_before_packet
+from .report import window_rates
 
 SIMS_DIR = Path(__file__).resolve().parent.parent / "sims"
 
@@ -275,12 +277,7 @@ def fly_label(cells: list[str]) -> str:
 
 def layer_rates(run: Run, t_start: float = 20.0, t_stop: float | None = None) -> dict[str, float]:
     """Mean rate per neuron (Hz) of each layer over [t_start, t_stop) ms (default: to the end)."""
-    t_stop = run.duration_ms if t_stop is None else t_stop
-    out = {}
-    for l in run.data.layers:
-        t = run.data.spikes.get(l["name"], (np.empty(0), None))[0]
-        out[l["name"]] = np.count_nonzero((t >= t_start) & (t < t_stop)) / int(l["size"]) / ((t_stop - t_start) / 1e3)
-    return out
+    return window_rates(run.data.layers, run.data.spikes, t_start, run.duration_ms if t_stop is None else t_stop)
 
 
 def baseline_rates(runs: list[Run]) -> dict[tuple[str, int], dict[str, float]]:
@@ -320,8 +317,7 @@ def packet_rows(runs: list[Run]) -> list[dict]:
         rates = base.get((r.network, r.seed))
         source = "no-stimulus run"
         if rates is None:
-            stop = t0 - 4 * sigma_in - 5.0
-            rates = layer_rates(r, 20.0, stop) if stop - 20.0 >= 20.0 else None
+            rates = baseline_rates_before_packet(r.data.layers, r.data.spikes, r.duration_ms, r.data.stimulus)
             source = "pre-stimulus window" if rates is not None else "none"
         for z, l in enumerate(r.chain):
             name, size = l["name"], int(l["size"])

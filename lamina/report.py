@@ -13,22 +13,35 @@ def baseline_window(stimulus: dict, duration_ms: float) -> tuple[float, float] |
     return (20.0, stop) if stop - 20.0 >= 20.0 else None
 
 
+def window_rates(layers: list[dict], spikes: dict, t_start: float, t_stop: float) -> dict[str, float]:
+    """Mean rate per neuron (Hz) of each layer over [t_start, t_stop) ms."""
+    out = {}
+    for layer in layers:
+        t = spikes.get(layer["name"], (np.empty(0), np.empty(0)))[0]
+        out[layer["name"]] = np.count_nonzero((t >= t_start) & (t < t_stop)) / int(layer["size"]) / ((t_stop - t_start) / 1e3)
+    return out
+
+
+def baseline_rates(layers: list[dict], spikes: dict, duration_ms: float, stimulus: dict) -> dict[str, float] | None:
+    """Spontaneous rate (Hz per neuron) of each layer in :func:`baseline_window`, or None."""
+    win = baseline_window(stimulus, duration_ms)
+    return None if win is None else window_rates(layers, spikes, *win)
+
+
 def layer_rows(layers: list[dict], spikes: dict, duration_ms: float, stimulus: dict) -> list[dict]:
     """One dict per layer: spikes, mean rate and, for packet inputs, packet size and SD with the
     spontaneous count (measured before the packet) subtracted."""
-    from .analysis.packets import pulse_packet
+    from .analysis import pulse_packet
 
     rows = []
-    win = baseline_window(stimulus, duration_ms)
+    bases = baseline_rates(layers, spikes, duration_ms, stimulus)
     for layer in layers:
         name, size = layer["name"], int(layer["size"])
         t = spikes.get(name, (np.empty(0), np.empty(0)))[0]
         row = {"layer": name, "cell": layer["cell"], "neurons": size, "spikes": int(len(t)),
                "rate_hz": len(t) / size / (duration_ms / 1e3)}
         if stimulus.get("kind") == "pulse_packet":
-            base = None
-            if win is not None:
-                base = np.count_nonzero((t >= win[0]) & (t < win[1])) / size / ((win[1] - win[0]) / 1e3)
+            base = None if bases is None else bases[name]
             pp = pulse_packet(t, 0.0, duration_ms, baseline_rate=base, n_neurons=size if base is not None else None)
             row.update(packet_alpha=float(pp.alpha), packet_sigma_ms=float(pp.sigma),
                        latency_ms=float(pp.latency), baseline_hz=base if base is not None else float("nan"))
