@@ -77,6 +77,13 @@ class Run:
     def duration_ms(self) -> float:
         return float(self.exp.duration) * 1e3
 
+    @property
+    def pair_key(self) -> tuple[str, int, str]:
+        """Network, seed and every non-input sweep value (e.g. a g_syn condition): a stimulated
+        run and its no-stimulus baseline share this key, runs of other conditions do not."""
+        rest = {k: v for k, v in self.values.items() if not k.startswith("input.") and k != "network.layers"}
+        return self.network, self.seed, json.dumps(rest, sort_keys=True, default=str)
+
     def input_param(self, key: str, unit: float = 1e-3) -> float:
         """An input parameter as a plain number (times in ms by default; alpha as is)."""
         v = self.exp.input.params[key]
@@ -280,12 +287,12 @@ def layer_rates(run: Run, t_start: float = 20.0, t_stop: float | None = None) ->
     return window_rates(run.data.layers, run.data.spikes, t_start, run.duration_ms if t_stop is None else t_stop)
 
 
-def baseline_rates(runs: list[Run]) -> dict[tuple[str, int], dict[str, float]]:
-    """Spontaneous rate per layer from the no-stimulus runs (alpha = 0), keyed (network, seed)."""
+def baseline_rates(runs: list[Run]) -> dict[tuple[str, int, str], dict[str, float]]:
+    """Spontaneous rate per layer from the no-stimulus runs (alpha = 0), keyed by ``Run.pair_key``."""
     out = {}
     for r in runs:
         if r.exp.input.kind == "pulse_packet" and r.input_param("alpha") == 0:
-            out[(r.network, r.seed)] = layer_rates(r)
+            out[r.pair_key] = layer_rates(r)
     return out
 
 
@@ -301,11 +308,11 @@ def packet_rows(runs: list[Run]) -> list[dict]:
     base = baseline_rates(runs)
     # The readout applied to the no-stimulus run itself (same baseline subtraction): the apparent
     # "packet" of pure background, e.g. spontaneous population bursts of deep Int-only layers.
-    floor: dict[tuple[str, int], dict[str, float]] = {}
+    floor: dict[tuple[str, int, str], dict[str, float]] = {}
     for r in runs:
         if r.exp.input.kind == "pulse_packet" and r.input_param("alpha") == 0:
-            rates = base[(r.network, r.seed)]
-            floor[(r.network, r.seed)] = {
+            rates = base[r.pair_key]
+            floor[r.pair_key] = {
                 l["name"]: pulse_packet(r.data.spikes.get(l["name"], (np.empty(0), None))[0], 0.0, r.duration_ms,
                                         baseline_rate=rates[l["name"]], n_neurons=int(l["size"])).alpha / int(l["size"])
                 for l in r.chain}
@@ -314,7 +321,7 @@ def packet_rows(runs: list[Run]) -> list[dict]:
         if r.exp.input.kind != "pulse_packet" or r.input_param("alpha") == 0:
             continue
         t0, sigma_in, alpha_in = r.input_param("t0"), r.input_param("sigma"), r.input_param("alpha")
-        rates = base.get((r.network, r.seed))
+        rates = base.get(r.pair_key)
         source = "no-stimulus run"
         if rates is None:
             rates = baseline_rates_before_packet(r.data.layers, r.data.spikes, r.duration_ms, r.data.stimulus)
@@ -324,7 +331,7 @@ def packet_rows(runs: list[Run]) -> list[dict]:
             t = r.data.spikes.get(name, (np.empty(0), None))[0]
             b = None if rates is None else rates[name]
             pp = pulse_packet(t, 0.0, r.duration_ms, baseline_rate=b, n_neurons=size if b is not None else None)
-            fl = floor.get((r.network, r.seed), {}).get(name, 0.0)
+            fl = floor.get(r.pair_key, {}).get(name, 0.0)
             rows.append({
                 "network": r.network, "seed": r.seed, "alpha_in": alpha_in, "sigma_in": sigma_in,
                 "alpha_in_frac": alpha_in / int(r.chain[0]["size"]), "layer": z, "name": name,
@@ -333,7 +340,7 @@ def packet_rows(runs: list[Run]) -> list[dict]:
                 "latency": float(pp.latency) - t0, "n_window": int(pp.n_window),
                 "baseline_hz": float("nan") if b is None else float(b), "baseline_source": source,
                 "rate_hz": len(t) / size / (r.duration_ms / 1e3), "floor_frac": fl,
-                "alive": bool(float(pp.alpha) / size - fl >= ALIVE_FRAC),
+                "alive": bool(float(pp.alpha) / size - fl >= ALIVE_FRAC), "context": r.pair_key[2],
             })
     return rows
 
@@ -613,7 +620,7 @@ def fig3(ctx: Context) -> list[Path]:
     last = df["layer"].max()
     for net in nets:
         lines.append(f"  {net}: spontaneous rate per layer (no-stimulus runs, Hz): "
-                     + ", ".join(f"{n.split('_', 1)[-1]} {plots.fmt_ci([b[n] for (nn, s), b in base.items() if nn == net], 1)}"
+                     + ", ".join(f"{n.split('_', 1)[-1]} {plots.fmt_ci([b[n] for (nn, _, _), b in base.items() if nn == net], 1)}"
                                  for n in [l['name'] for l in next(r for r in runs if r.network == net).chain]))
         for sig, alpha in inputs:
             d = df[(df.network == net) & (df.sigma_in == sig) & (df.alpha_in == alpha) & (df.layer == last)]
@@ -782,66 +789,17 @@ def figA3(ctx: Context) -> list[Path]:
 
 
 # ---------------------------------------------------------------------------------------------
-# ou_ffn: information about a time-varying input, per layer
-
-
-def ou_ffn(ctx: Context) -> list[Path]:
-    from .analysis import layer_summary
-
-    plt = plots.plt()
-    runs = ensure_runs(ctx, "ou_ffn", "ou_ffn")
-    nets = list(dict.fromkeys(r.network for r in runs))
-    keys = ("mi_gcmi_bits", "mi_ksg_bits", "info_rate_bits_s", "best_lag_ms", "rate_hz")
-    table: dict[str, dict[int, dict[str, list]]] = {}
-    skip_ms = 50.0
-    for r in runs:
-        st = r.data.stimulus
-        cur = np.asarray(st["current"], dtype=float)
-        dt_ms = float(r.exp.dt) * 1e3
-        k0 = int(round(skip_ms / dt_ms))
-        spikes = {l["name"]: r.data.spikes[l["name"]][0] - skip_ms for l in r.chain}
-        sizes = {l["name"]: int(l["size"]) for l in r.chain}
-        per_layer, _ = layer_summary(spikes, sizes, r.duration_ms - skip_ms, packet_window_ms=None,
-                                     stimulus=cur[k0:], stimulus_dt_ms=dt_ms, mi_bin_ms=1.0,
-                                     max_lag_ms=50.0, nperseg=128, seed=r.seed)
-        for z, l in enumerate(r.chain):
-            d = table.setdefault(r.network, {}).setdefault(z, {k: [] for k in keys})
-            for k in keys:
-                d[k].append(per_layer[l["name"]].get(k, float("nan")))
-    fig, axes = plt.subplots(1, 4, figsize=(7.5, 2.4))
-    lines = [f"ou_ffn — common OU current to the input layer; per layer (1 ms bins, first {skip_ms:g} ms dropped): "
-             "Gaussian-copula and KSG MI between the input current and the layer's population rate at the best "
-             "lag (0–50 ms), coherence information rate, mean rate; mean ± 95 % CI over seeds."]
-    for net in nets:
-        zs = sorted(table[net])
-        c = plots.NETWORK_COLORS.get(net, "k")
-        lines.append(f"  {net}:")
-        for ax, k, lab in zip(axes, ("mi_gcmi_bits", "info_rate_bits_s", "best_lag_ms", "rate_hz"),
-                              ("MI (GCMI, bits)", "info rate (bits/s)", "best lag (ms)", "rate (Hz)")):
-            m = [plots.mean_ci(table[net][z][k]) for z in zs]
-            ax.errorbar(zs, [a for a, _, _ in m], yerr=[b if np.isfinite(b) else 0 for _, b, _ in m],
-                        color=c, marker="o", ms=3, lw=0.9, capsize=1.5, label=net)
-            ax.set_ylabel(lab)
-            ax.set_xlabel("layer (0 = input)")
-        for z in zs:
-            d = table[net][z]
-            lines.append(f"    layer {z}: GCMI {plots.fmt_ci(d['mi_gcmi_bits'], 3, 'bits')}, KSG "
-                         f"{plots.fmt_ci(d['mi_ksg_bits'], 3, 'bits')}, info rate {plots.fmt_ci(d['info_rate_bits_s'], 1, 'bits/s')}, "
-                         f"lag {plots.fmt_ci(d['best_lag_ms'], 1, 'ms')}, rate {plots.fmt_ci(d['rate_hz'], 1, 'Hz')}")
-    axes[0].legend(frameon=False, fontsize=6)
-    fig.suptitle("OU input: information about the input current per layer", fontsize=9)
-    fig.tight_layout()
-    caption = "\n".join([*lines, "", f"Spec: sims/ou_ffn.toml ({ctx.scale} scale).", f"Regenerate: {ctx.command('ou_ffn')}"])
-    return plots.save(fig, ctx.out, "ou_ffn", caption)
-
-
-# ---------------------------------------------------------------------------------------------
 # Command line
 
 FIGURES: dict[str, Callable[[Context], list[Path]]] = {
     "fig1": fig1, "fig2": fig2, "fig3": fig3, "fig3_packets": fig3_packets, "fig4": fig4,
-    "figA2": figA2, "figA3": figA3, "figA5": figA5, "ou_ffn": ou_ffn,
+    "figA2": figA2, "figA3": figA3, "figA5": figA5,
 }
+# The information recipes live in paper_info, which builds on this module's helpers (hence the
+# import here, after they are defined).
+from .paper_info import FIGURES as _INFO_FIGURES  # noqa: E402
+
+FIGURES.update(_INFO_FIGURES)
 
 
 def make_figures(ids: list[str], ctx: Context) -> dict[str, list[Path]]:

@@ -15,7 +15,7 @@ one thread because a parallel launch would cost more than the work.
 from __future__ import annotations
 
 from .batch import mi_batch
-from .discrete import mi_discrete
+from .discrete import equal_population_bins, mi_discrete
 from .gcmi import mi_gcmi
 from .ksg import mi_ksg
 from .lags import best_lag_mi, lagged_mi
@@ -29,6 +29,7 @@ __all__ = [
     "LinearFilter",
     "PulsePacket",
     "best_lag_mi",
+    "equal_population_bins",
     "info_rate_coherence",
     "lagged_mi",
     "layer_summary",

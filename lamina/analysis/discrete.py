@@ -60,6 +60,23 @@ def _plugin_mean(cx: np.ndarray, cy: np.ndarray, mx: int, my: int, blocks: int,
     return float(np.mean(values)), float(np.mean(sizes))
 
 
+def equal_population_bins(values: ArrayLike, n_bins: int) -> np.ndarray:
+    """Codes 0..n_bins-1 of ``values`` by equal-population (quantile) bins.
+
+    Bin edges are the k/n_bins quantiles of the values themselves, so equal
+    values always share a bin: ties (e.g. many zero packet sizes) never get
+    split by sample order, which would leak the order of the samples into an
+    MI estimate. With heavy ties there are fewer than n_bins occupied bins.
+    """
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    if not np.all(np.isfinite(v)):
+        raise ValueError("values must be finite")
+    inner = np.quantile(v, np.arange(1, n_bins) / n_bins) if v.size else np.empty(0)
+    return np.searchsorted(inner, v, side="right").astype(np.int64)
+
+
 def mi_discrete(x: ArrayLike, y: ArrayLike, bias: Bias = "qe", *, n_splits: int = 8, seed: int = 0) -> float:
     """Mutual information of integer-valued X and Y in bits, plug-in with a bias correction.
 
