@@ -36,7 +36,9 @@ _META = {  # name -> (units, method)
     "mi_gcmi_bits": ("bits", "Gaussian-copula MI (Ince et al. 2017) at the best lag"),
     "mi_ksg_bits": ("bits", "KSG algorithm 1 (Kraskov et al. 2004) at the best lag"),
     "best_lag_ms": ("ms", "lag maximising GCMI, stimulus leading"),
-    "info_rate_bits_s": ("bits/s", "coherence lower bound -∫log2(1-C(f))df"),
+    "info_rate_bits_s": ("bits/s", "coherence lower bound -∫log2(1-C(f))df minus its shift-null mean"),
+    "info_rate_raw_bits_s": ("bits/s", "coherence lower bound -∫log2(1-C(f))df, not bias-corrected"),
+    "info_rate_null_bits_s": ("bits/s", "mean rate of circularly shifted responses (estimator bias)"),
 }
 
 

@@ -308,7 +308,8 @@ def _ou_information(ctx: Context, fig_id: str, spec: str, label: Callable[[list[
     fig, axes = plt.subplots(1, 4, figsize=(7.5, 2.4))
     lines = [f"{fig_id} — {title}; per layer ({BIN_MS:g} ms bins, first {SKIP_MS:g} ms dropped): Gaussian-copula "
              "and KSG MI between the input current and the layer's population rate at the best lag (0–50 ms), "
-             "coherence information rate, mean rate; mean ± 95 % CI over seeds."]
+             "coherence information rate minus its bias (the mean rate of 20 circularly shifted responses), "
+             "mean rate; mean ± 95 % CI over seeds."]
     for net in nets:
         zs = sorted(table[net])
         c = plots.NETWORK_COLORS.get(net, "k")

@@ -22,7 +22,7 @@ from .lags import best_lag_mi, lagged_mi
 from .null import mi_shuffle_null
 from .packets import PulsePacket, pulse_packet
 from .rates import population_rate
-from .spectral import LinearFilter, info_rate_coherence, linear_filter
+from .spectral import LinearFilter, info_rate_coherence, info_rate_shift_null, linear_filter
 from .summary import layer_summary
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "best_lag_mi",
     "equal_population_bins",
     "info_rate_coherence",
+    "info_rate_shift_null",
     "lagged_mi",
     "layer_summary",
     "linear_filter",
