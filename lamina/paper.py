@@ -791,26 +791,30 @@ def figA3(ctx: Context) -> list[Path]:
 # ---------------------------------------------------------------------------------------------
 # Command line
 
-FIGURES: dict[str, Callable[[Context], list[Path]]] = {
+_PACKET_FIGURES: dict[str, Callable[[Context], list[Path]]] = {
     "fig1": fig1, "fig2": fig2, "fig3": fig3, "fig3_packets": fig3_packets, "fig4": fig4,
     "figA2": figA2, "figA3": figA3, "figA5": figA5,
 }
-# The information recipes live in paper_info, which builds on this module's helpers (hence the
-# import here, after they are defined).
-from .paper_info import FIGURES as _INFO_FIGURES  # noqa: E402
 
-FIGURES.update(_INFO_FIGURES)
+
+def figure_recipes() -> dict[str, Callable[[Context], list[Path]]]:
+    """Every figure id → its recipe, in ``--all`` order. The information recipes live in
+    lamina.paper_info, which builds on this module (so it is imported here, not at the top)."""
+    from .paper_info import FIGURES as info_figures
+
+    return {**_PACKET_FIGURES, **info_figures}
 
 
 def make_figures(ids: list[str], ctx: Context) -> dict[str, list[Path]]:
-    unknown = [i for i in ids if i not in FIGURES]
+    recipes = figure_recipes()
+    unknown = [i for i in ids if i not in recipes]
     if unknown:
-        raise ConfigError("figures", unknown[0], f"a figure id ({', '.join(FIGURES)})")
+        raise ConfigError("figures", unknown[0], f"a figure id ({', '.join(recipes)})")
     out = {}
     for fig_id in ids:
         t0 = time.perf_counter()
         ctx.log(f"lamina: figure {fig_id} ({ctx.scale} scale)")
-        out[fig_id] = FIGURES[fig_id](ctx)
+        out[fig_id] = recipes[fig_id](ctx)
         ctx.log(f"lamina: figure {fig_id} done in {time.perf_counter() - t0:.1f} s → "
                 + ", ".join(str(p) for p in out[fig_id]))
     return out
@@ -819,7 +823,7 @@ def make_figures(ids: list[str], ctx: Context) -> dict[str, list[Path]]:
 def cli_figures(args) -> int:
     ids = list(args.ids or [])
     if args.all or not ids:
-        ids = list(FIGURES)
+        ids = list(figure_recipes())
     if args.scale not in ("small", "paper"):
         raise ConfigError("--scale", args.scale, "small or paper")
     if args.workers is not None and args.workers < 1:
