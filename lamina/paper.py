@@ -719,16 +719,18 @@ def figA5(ctx: Context) -> list[Path]:
 
 def _state_space(ctx: Context, fig_id: str, spec: str, title: str) -> list[Path]:
     """(alpha, sigma) maps of the last layer's packet: rows = networks, columns = size (fraction of
-    the layer, baseline-subtracted) and SD (ms, where alive); mean over seeds."""
+    the layer, baseline-subtracted), SD (ms, where alive), both means over seeds, and the
+    state-space trajectories (sigma_z, alpha_z) over layers z from every input."""
     plt = plots.plt()
     runs = ensure_runs(ctx, fig_id, spec)
-    df = rows_to_frame(packet_rows(runs))
-    last = df.layer.max()
-    df = df[df.layer == last]
+    full = rows_to_frame(packet_rows(runs))
+    last = full.layer.max()
+    df = full[full.layer == last]
     nets = list(dict.fromkeys(r.network for r in runs))
     sigmas = sorted(df.sigma_in.unique())
     alphas = sorted(df.alpha_in.unique())
-    fig, axes = plt.subplots(len(nets), 2, figsize=(6.5, 2.3 * len(nets) + 0.3), squeeze=False)
+    fig, axes = plt.subplots(len(nets), 3, figsize=(7.5, 2.3 * len(nets) + 0.3), squeeze=False,
+                             gridspec_kw={"width_ratios": [1, 1, 1.1]})
     lines = [f"{fig_id} — {title}",
              f"  Last layer ({last}) packet after an input packet of (alpha, sigma); size = baseline-subtracted "
              f"fraction of the layer, SD where alive (size ≥ {ALIVE_FRAC:.0%} above the no-stimulus readout); mean "
@@ -769,11 +771,43 @@ def _state_space(ctx: Context, fig_id: str, spec: str, title: str) -> list[Path]
             ax.set_xlabel("input σ (ms)")
             ax.set_ylabel(f"{net}\ninput α (of layer)" if j == 0 else "input α (of layer)")
             fig.colorbar(im, ax=ax, label=lab, fraction=0.05)
+        _trajectories(axes[i, 2], full[full.network == net], alphas, sigmas)
+    lines.append("  Right: state-space trajectories, one per input: (SD, size) of the packet in layers 0 … "
+                 f"{last} (means over seeds; a trajectory stops at the first layer where the packet is not alive "
+                 "in at least half the seeds, marked ×; ● = last layer reached alive).")
     fig.suptitle(f"{fig_id} — {title}", fontsize=9)
     fig.tight_layout()
     caption = "\n".join([*lines, "", f"Spec: {spec_path(spec)} ({ctx.scale} scale, {len({r.seed for r in runs})} seed(s)).",
                          f"Regenerate: {ctx.command(fig_id)}"])
     return plots.save(fig, ctx.out, fig_id, caption)
+
+
+def _trajectories(ax, df, alphas: list[float], sigmas: list[float]) -> None:
+    """(SD, size) per layer from every (alpha, sigma) input, coloured by input alpha."""
+    plt = plots.plt()
+    colors = plt.cm.plasma(np.linspace(0, 0.85, len(alphas)))
+    for a_i, a in enumerate(alphas):
+        for sg in sigmas:
+            d = df[(df.alpha_in == a) & (df.sigma_in == sg)]
+            if d.empty:
+                continue
+            xs, ys = [], []
+            for z in sorted(d.layer.unique()):
+                dz = d[d.layer == z]
+                if dz.alive.mean() < 0.5:
+                    if xs:
+                        ax.plot(xs[-1], ys[-1], "x", color=colors[a_i], ms=3)
+                    break
+                xs.append(dz.sigma[dz.alive].mean())
+                ys.append(dz.alpha_frac.mean())
+            else:
+                if xs:
+                    ax.plot(xs[-1], ys[-1], "o", color=colors[a_i], ms=2.5)
+            ax.plot(xs, ys, "-", color=colors[a_i], lw=0.6, alpha=0.8)
+    ax.set_xlabel("packet SD (ms)")
+    ax.set_ylabel("packet size (fraction)")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlim(left=0)
 
 
 def spec_path(name: str) -> str:
