@@ -880,7 +880,11 @@ def cli_figures(args) -> int:
 
 
 def dump_rows(rows: list[dict], path: str | Path) -> None:
-    """Write packet rows as JSON lines (for docs/results.md and the analysis notebooks)."""
-    with open(path, "w") as f:
+    """Write packet rows as JSON lines (for docs/results.md and the analysis notebooks), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")
+    tmp.replace(path)

@@ -17,7 +17,8 @@ from typing import Callable
 import numpy as np
 
 from . import plots
-from .paper import Context, Run, deep_network_label, ensure_runs, fly_label, packet_rows, rows_to_frame
+from .paper import (Context, Run, deep_network_label, dump_rows, ensure_runs, fly_label, packet_rows,
+                    rows_to_frame)
 
 # Response bins of the strength MI: at least TRIALS_PER_CELL trials per stimulus and response bin on
 # average (the regime where the quadratic-extrapolation correction is reliable; with fewer, e.g.
@@ -68,7 +69,9 @@ def strength_mi(stimulus: np.ndarray, response: np.ndarray, groups: np.ndarray, 
 
     observed, null, p = mi_shuffle_null(qe, s, codes, n=n_null, seed=seed)
     labels = np.unique(groups)
-    loo = np.array([qe(s[groups != g], codes[groups != g]) for g in labels])
+    # leave-one-seed-out values (nan where too few trials are left for an estimate)
+    loo = np.array([qe(s[groups != g], codes[groups != g]) if np.count_nonzero(groups != g) >= 4 else np.nan
+                    for g in labels])
     return {"mi": observed, "plugin": mi_discrete(s, codes, "none"), "pt": mi_discrete(s, codes, "pt"),
             "null95": float(np.percentile(null, 95)), "p": p, "loo": loo,
             "half": jackknife_half(loo, student_t), "n_bins": n_bins}
@@ -79,7 +82,7 @@ def jackknife_half(loo: np.ndarray, student_t=None) -> float:
     if student_t is None:
         from scipy.stats import t as student_t
     g = loo.size
-    if g < 2:
+    if g < 2 or not np.all(np.isfinite(loo)):
         return float("nan")
     se = np.sqrt((g - 1) / g * np.sum((loo - loo.mean()) ** 2))
     return float(student_t.ppf(0.975, g - 1) * se)
@@ -134,9 +137,13 @@ def _plot_mi(ax, table: list[dict], group: str, name: str, what: str, **kw) -> N
 
 
 def info_strength(ctx: Context) -> list[Path]:
+    """MI(strength; size / latency) vs layer for every network; the per-run packet readout is
+    written next to the figure as info_strength_packets.jsonl (one JSON object per run and layer)."""
     plt = plots.plt()
     runs = ensure_runs(ctx, "info_strength", "info_strength")
-    df = rows_to_frame(packet_rows(runs))
+    rows = packet_rows(runs)
+    dump_rows(rows, ctx.out / "info_strength_packets.jsonl")
+    df = rows_to_frame(rows)
     nets = list(dict.fromkeys(r.network for r in runs))
     table = strength_table(df, ["network"])
     fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.6))
@@ -224,6 +231,7 @@ def sensitivity(ctx: Context) -> list[Path]:
     label = {c: condition_label(json.loads(c), nominal) for c in contexts}
     for row in rows:
         row["condition"] = label[row["context"]]
+    dump_rows(rows, ctx.out / "sensitivity_packets.jsonl")
     df = rows_to_frame(rows)
     nets = list(dict.fromkeys(r.network for r in runs))
     conds = [label[c] for c in contexts]

@@ -133,6 +133,8 @@ def test_info_strength_recipe_end_to_end(tmp_path, cache_dir):
     assert [p.suffix for p in made] == [".png", ".pdf", ".txt"] and all(p.stat().st_size > 0 for p in made)
     caption = made[2].read_text()
     assert "Het: MI(strength; size) per layer" in caption and "Regenerate: lamina figures info_strength" in caption
+    packets = (tmp_path / "figures" / "info_strength_packets.jsonl").read_text().splitlines()
+    assert len(packets) == 4 * 8 * 5  # stimulated runs × layers
     df = rows_to_frame(packet_rows(ensure_runs(ctx, "info_strength", "info_strength")))
     assert ctx.simulated == 40 and ctx.reused == 40  # the second pass reuses every run
     table = {r["layer"]: r for r in strength_table(df, ["network"], n_null=100)}
