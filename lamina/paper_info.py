@@ -169,7 +169,7 @@ def info_strength(ctx: Context) -> list[Path]:
         m = [plots.mean_ci(d[d.alpha_in_frac == x].alpha_frac) for x in xs]
         ax.errorbar(xs, [a for a, _, _ in m], yerr=[np.nan_to_num(h) for _, h, _ in m], marker="o", ms=2.5, lw=0.9,
                     capsize=1.2, color=plots.NETWORK_COLORS.get(net, "k"))
-    ax.set_xlabel("input strength α (fraction of the input layer)")
+    ax.set_xlabel("input α (fraction of layer 0)")
     ax.set_ylabel(f"layer {last} packet size (fraction)")
     axes[0].legend(frameon=False, fontsize=5.5)
     fig.suptitle("Information about the input strength, per layer", fontsize=9)
