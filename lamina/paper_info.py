@@ -371,19 +371,22 @@ def gain_tilt(freqs: np.ndarray, gain: np.ndarray, band: tuple[float, float] = T
     return float(np.polyfit(np.log10(freqs[keep]), np.log10(gain[keep]), 1)[0])
 
 
-def ou_filters(ctx: Context) -> list[Path]:
+FILTER_NPERSEG = 256
+
+
+def layer_filters(runs: list[Run], nperseg: int = FILTER_NPERSEG):
+    """Transfer functions of OU-driven runs: (freqs, cumulative, per_layer, cells).
+
+    ``cumulative[network][z]`` lists, per seed, the complex transfer function from the input
+    current to layer z's population rate; ``per_layer[network][z]`` (z >= 1) from layer z-1's rate
+    to layer z's; ``cells[network]`` the cell variant of each layer.
+    """
     from .analysis import linear_filter
 
-    plt = plots.plt()
-    runs = ensure_runs(ctx, "ou_filters", "ou_ffn")
-    nets = list(dict.fromkeys(r.network for r in runs))
-    nperseg = 256
-    # per network and layer: complex transfer functions per seed, cumulative (input current → layer)
-    # and per layer (layer z-1 rate → layer z rate)
     cum: dict[str, dict[int, list]] = {}
     step: dict[str, dict[int, list]] = {}
     cells: dict[str, list[str]] = {}
-    freqs = None
+    freqs = np.empty(0)
     for r in runs:
         stim, rates, dt = _ou_signals(r)
         names = list(rates)
@@ -395,6 +398,15 @@ def ou_filters(ctx: Context) -> list[Path]:
             if z > 0:
                 g = linear_filter(rates[names[z - 1]], rates[name], dt, nperseg=nperseg)
                 step.setdefault(r.network, {}).setdefault(z, []).append(g.transfer)
+    return freqs, cum, step, cells
+
+
+def ou_filters(ctx: Context) -> list[Path]:
+    plt = plots.plt()
+    runs = ensure_runs(ctx, "ou_filters", "ou_ffn")
+    nets = list(dict.fromkeys(r.network for r in runs))
+    nperseg = FILTER_NPERSEG
+    freqs, cum, step, cells = layer_filters(runs, nperseg)
     band = (freqs > 0) & (freqs <= 150)
     fig, axes = plt.subplots(len(nets), 4, figsize=(7.5, 1.9 * len(nets) + 0.4), squeeze=False)
     lines = [f"ou_filters — linear (Wiener) filters of the OU-driven deep FFNs (sims/ou_ffn.toml), {BIN_MS:g} ms "
