@@ -54,7 +54,8 @@ def _spec(net: str, sigma_ms: float, alpha: int, seed: int) -> dict:
 
 
 SIMS = Path(__file__).resolve().parent.parent / "sims"
-PAPER_SPECS = ["fig1", "fig1_fi", "fig1_ramp", "fig2", "fig3", "fig4", "figA2", "figA3", "figA4", "figA5", "ou_ffn"]
+PAPER_SPECS = ["fig1", "fig1_fi", "fig1_ramp", "fig2", "fig3", "fig4", "figA2", "figA3", "figA4", "figA5", "ou_ffn",
+               "info_strength", "sensitivity"]
 
 
 @pytest.mark.parametrize("name", PAPER_SPECS)
