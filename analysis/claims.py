@@ -3,6 +3,7 @@
     python analysis/claims.py noise-floor      # packet readout applied to no-stimulus runs (fig3, small)
     python analysis/claims.py fig3-paper-size  # fig3 at the published N = 1000: Het and Diff-only, 2 seeds
     python analysis/claims.py fig3-table       # per-seed packet tables of fig3 (small) as JSON lines
+    python analysis/claims.py integration      # fig3 (small) again with dt 0.005 ms and with Euler
 
 Runs are reused from ./results when present (same rule as `lamina figures`), else simulated.
 Run from the repository root with the project's venv; set LAMINA_CACHE=.lamina-cache to share
@@ -80,7 +81,42 @@ def fig3_table(ctx: Context) -> None:
         print(json.dumps(row))
 
 
+def integration(ctx: Context) -> None:
+    """Are the fig3 results a property of the model or of the integrator? The published setting
+    (Heun, dt 0.01 ms) against half the step and against Euler–Maruyama, same seeds: spontaneous
+    rates per layer and last-layer packet size / SD per network and input."""
+    settings = [("heun", "0.01 ms"), ("heun", "0.005 ms"), ("euler", "0.01 ms")]
+    table = {}
+    for method, dt in settings:
+        runs = ensure_runs(ctx, "claims", "fig3", overrides={"simulation.method": method, "simulation.dt": dt})
+        df = rows_to_frame(packet_rows(runs))
+        last = df[df.layer == df.layer.max()]
+        for (net, s, a), d in last.groupby(["network", "sigma_in", "alpha_in"], sort=False):
+            table.setdefault((net, s, a), {})[(method, dt)] = (
+                plots.fmt_ci(d.alpha_frac, 2), plots.fmt_ci(d.sigma[d.alive], 2, "ms"), f"{int(d.alive.sum())}/{len(d)}")
+        for r in runs:
+            if r.input_param("alpha") == 0:
+                for z, l in enumerate(r.chain):
+                    t = r.data.spikes[l["name"]][0]
+                    rate = np.count_nonzero(t >= 20) / int(l["size"]) / ((r.duration_ms - 20) / 1e3)
+                    table.setdefault((r.network, "spont", z), {}).setdefault((method, dt), []).append(rate)
+    head = " | ".join(f"{m} {dt}" for m, dt in settings)
+    print(f"fig3 (small scale, 3 seeds), last layer: size (fraction), SD, alive seeds — {head}")
+    for key, cols in table.items():
+        if key[1] == "spont":
+            continue
+        net, s, a = key
+        print(f"  {net:9s} sigma {s:g} alpha {a:g}: " + " | ".join(
+            "size {} SD {} alive {}".format(*cols[st]) for st in settings))
+    print("Spontaneous rate per layer (Hz), mean over seeds:")
+    for net in dict.fromkeys(k[0] for k in table if k[1] == "spont"):
+        zs = sorted(k[2] for k in table if k[0] == net and k[1] == "spont")
+        for st in settings:
+            print(f"  {net:9s} {st[0]} {st[1]}: " + " ".join(f"{np.mean(table[(net, 'spont', z)][st]):.1f}" for z in zs))
+
+
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "noise-floor"
     ctx = Context(scale="small", results=Path("results"), quiet=True)
-    {"noise-floor": noise_floor, "fig3-paper-size": fig3_paper_size, "fig3-table": fig3_table}[what](ctx)
+    {"noise-floor": noise_floor, "fig3-paper-size": fig3_paper_size, "fig3-table": fig3_table,
+     "integration": integration}[what](ctx)
