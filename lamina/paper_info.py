@@ -132,6 +132,15 @@ def _plot_mi(ax, table: list[dict], group: str, name: str, what: str, **kw) -> N
                 marker="o", ms=2.5, lw=0.9, capsize=1.2, **kw)
 
 
+def _finish(ctx: Context, fig, fig_id: str, title: str, lines: list[str], spec: str) -> list[Path]:
+    """Title, layout, caption (lines + spec + the command that regenerates it) and files."""
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    caption = "\n".join([*lines, "", f"Spec: sims/{spec}.toml ({ctx.scale} scale).",
+                         f"Regenerate: {ctx.command(fig_id)}"])
+    return plots.save(fig, ctx.out, fig_id, caption)
+
+
 # ---------------------------------------------------------------------------------------------
 # info_strength
 
@@ -172,8 +181,6 @@ def info_strength(ctx: Context) -> list[Path]:
     ax.set_xlabel("input α (fraction of layer 0)")
     ax.set_ylabel(f"layer {last} packet size (fraction)")
     axes[0].legend(frameon=False, fontsize=5.5)
-    fig.suptitle("Information about the input strength, per layer", fontsize=9)
-    fig.tight_layout()
     n_seeds = df.seed.nunique()
     lines = [f"info_strength — {n_s} input strengths (pulse packets, σ = {df.sigma_in.iloc[0]:g} ms) × {n_seeds} seeds "
              "per network. Per layer: MI between the strength and the layer's packet size (baseline-subtracted "
@@ -195,9 +202,8 @@ def info_strength(ctx: Context) -> list[Path]:
             ds, hs = _paired_difference(het["size"], other["size"])
             dl, hl = _paired_difference(het["latency"], other["latency"])
             lines.append(f"    vs {net}: size {ds:+.2f} ± {hs:.2f}, latency {dl:+.2f} ± {hl:.2f}")
-    caption = "\n".join([*lines, "", f"Spec: sims/info_strength.toml ({ctx.scale} scale).",
-                         f"Regenerate: {ctx.command('info_strength')}"])
-    return plots.save(fig, ctx.out, "info_strength", caption)
+    return _finish(ctx, fig, "info_strength", "Information about the input strength, per layer", lines,
+                   "info_strength")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,11 +264,8 @@ def sensitivity(ctx: Context) -> list[Path]:
                 for n in nets if n != "Het" and n in at_last) + " bits (paired jackknife)")
     axes[0, 0].set_ylabel("MI(strength; size) (bits)")
     axes[0, 0].legend(frameon=False, fontsize=5.5)
-    fig.suptitle("Sensitivity of the information about input strength to ±20 % g_syn and noise", fontsize=9)
-    fig.tight_layout()
-    caption = "\n".join([*lines, "", f"Spec: sims/sensitivity.toml ({ctx.scale} scale).",
-                         f"Regenerate: {ctx.command('sensitivity')}"])
-    return plots.save(fig, ctx.out, "sensitivity", caption)
+    return _finish(ctx, fig, "sensitivity", "Sensitivity of the information about input strength to ±20 % "
+                   "g_syn and noise", lines, "sensitivity")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,10 +343,7 @@ def _ou_information(ctx: Context, fig_id: str, spec: str, label: Callable[[list[
         else:
             ax.set_xlabel("layer (0 = input)")
     axes[0].legend(frameon=False, fontsize=6)
-    fig.suptitle(f"{title}: information about the input current per layer", fontsize=9)
-    fig.tight_layout()
-    caption = "\n".join([*lines, "", f"Spec: sims/{spec}.toml ({ctx.scale} scale).", f"Regenerate: {ctx.command(fig_id)}"])
-    return plots.save(fig, ctx.out, fig_id, caption)
+    return _finish(ctx, fig, fig_id, f"{title}: information about the input current per layer", lines, spec)
 
 
 def ou_ffn(ctx: Context) -> list[Path]:
@@ -438,11 +438,8 @@ def ou_filters(ctx: Context) -> list[Path]:
     for ax in axes[-1]:
         ax.set_xlabel("frequency (Hz)")
     axes[0, 0].legend(frameon=False, fontsize=5)
-    fig.suptitle("Per-layer and cumulative filters: does Diff undo Int's filtering?", fontsize=9)
-    fig.tight_layout()
-    caption = "\n".join([*lines, "", f"Spec: sims/ou_ffn.toml ({ctx.scale} scale).",
-                         f"Regenerate: {ctx.command('ou_filters')}"])
-    return plots.save(fig, ctx.out, "ou_filters", caption)
+    return _finish(ctx, fig, "ou_filters", "Per-layer and cumulative filters: does Diff undo Int's filtering?",
+                   lines, "ou_ffn")
 
 
 FIGURES = {"info_strength": info_strength, "sensitivity": sensitivity, "ou_ffn": ou_ffn, "figA4": figA4,
