@@ -149,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("-q", "--quiet", action="store_true", help="no table")
     an.set_defaults(func=cmd_analyze)
     fg = sub.add_parser("figures", help="regenerate paper figures (runs or reuses the needed results)")
-    fg.add_argument("ids", nargs="*", help="figure ids, e.g. fig1 fig3 (default: --all)")
+    fg.add_argument("ids", nargs="*", help="figure ids (default: --all): fig1 fig2 fig3 fig3_packets fig4 figA2 "
+                    "figA3 figA5 info_strength sensitivity ou_ffn figA4 ou_filters")
     fg.add_argument("--all", action="store_true", help="every figure")
     fg.add_argument("--scale", default="small", help="small (2 cores, minutes) or paper (published sizes)")
     fg.add_argument("-o", "--output", default="figures", help="figure directory (default figures/)")

@@ -200,3 +200,15 @@ def test_diff_layers_undo_int_filtering(tmp_path, cache_dir):
     assert max(int_tilts) < -0.05 and min(diff_tilts) > 0.05, (int_tilts, diff_tilts)
     last = max(cum["Het"])
     assert tilt(cum["Int-only"][last]) < tilt(cum["Het"][last]) - 0.2
+
+
+def test_cli_help_lists_every_figure_id():
+    """The ids in `lamina figures --help` are the registry's (so the help cannot rot)."""
+    import subprocess
+    import sys
+
+    from lamina.paper import figure_recipes
+
+    out = subprocess.run([sys.executable, "-m", "lamina.cli", "figures", "--help"], capture_output=True, text=True)
+    text = " ".join(out.stdout.split())
+    assert all(f" {i}" in text for i in figure_recipes()), text
