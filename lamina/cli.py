@@ -155,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--scale", default="small", help="small (2 cores, minutes) or paper (published sizes)")
     fg.add_argument("-o", "--output", default="figures", help="figure directory (default figures/)")
     fg.add_argument("--results", default="results", help="where results are read or written")
-    fg.add_argument("--workers", type=int, default=None, help="local worker processes")
+    fg.add_argument("--workers", type=int, default=None,
+                    help="local worker processes for a figure's missing sweep runs (default: cores; 1: in-process)")
     fg.add_argument("-q", "--quiet", action="store_true")
     fg.set_defaults(func=cmd_figures)
     i = sub.add_parser("info", help="human summary of a result file")

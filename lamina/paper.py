@@ -17,11 +17,13 @@ PSTHs), fig3 (rasters + per-layer PSTHs of Het / Diff-only / Int-only), fig3_pac
 SD and latency vs layer), fig4 (13 layers, graded alpha), figA2 / figA3 ((alpha, sigma) maps of the
 last layer, without / with feedforward inhibition), figA5 (controls) and ou_ffn (a common OU input:
 MI and information rate per layer). fig2 / fig3 / fig3_packets / figA5 are minutes at small scale;
-fig4, figA2, figA3 and ou_ffn are sweeps of tens of runs (``--workers 2`` runs them in parallel).
+fig4, figA2, figA3 and ou_ffn are sweeps of tens of runs, run on one worker process per core
+(``--workers``).
 """
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -862,8 +864,10 @@ def cli_figures(args) -> int:
         raise ConfigError("--scale", args.scale, "small or paper")
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers", args.workers, "a positive number of worker processes")
+    # One worker process per core unless told otherwise, as `lamina sweep` does.
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     ctx = Context(scale=args.scale, results=Path(args.results), out=Path(args.output), quiet=bool(args.quiet),
-                  workers=args.workers)
+                  workers=workers)
     for d, name in ((ctx.out, "-o/--output"), (ctx.results, "--results")):
         try:
             d.mkdir(parents=True, exist_ok=True)
