@@ -61,17 +61,13 @@ def analyze_arrays(run) -> tuple[dict, dict, dict]:
                                       {l["name"]: int(l["size"]) for l in run.layers}, duration, **kw)
     filters = {}
     if current is not None:
-        from .analysis import population_rate
+        from .analysis.rates import binned_stimulus_and_rates
 
-        dt_ms = kw["stimulus_dt_ms"]
-        factor = max(1, int(round(MI_BIN_MS / dt_ms)))
-        s = np.asarray(current, float)
-        s = s[: s.size // factor * factor].reshape(-1, factor).mean(axis=1)
-        for l in run.layers:
-            _, r = population_rate(run.spikes[l["name"]][0], 0.0, s.size * MI_BIN_MS, MI_BIN_MS,
-                                   n_neurons=int(l["size"]))
+        s, rates = binned_stimulus_and_rates(current, kw["stimulus_dt_ms"], {n: run.spikes[n][0] for n in names},
+                                             {l["name"]: int(l["size"]) for l in run.layers}, MI_BIN_MS)
+        for name, r in rates.items():
             f = linear_filter(s, r, MI_BIN_MS / 1e3)
-            filters[l["name"]] = {"freq_hz": f.freqs, "gain": f.gain, "phase_rad": f.phase}
+            filters[name] = {"freq_hz": f.freqs, "gain": f.gain, "phase_rad": f.phase}
     return per_layer, params, filters
 
 

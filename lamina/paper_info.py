@@ -50,8 +50,6 @@ def strength_mi(stimulus: np.ndarray, response: np.ndarray, groups: np.ndarray, 
     the leave-one-group-out (seed) jackknife: ``loo`` values in sorted group order and the 95 %
     CI half-width t(G-1) * SE_jack.
     """
-    from scipy.stats import t as student_t
-
     from .analysis import equal_population_bins, mi_discrete, mi_shuffle_null
 
     stimulus = np.asarray(stimulus)
@@ -74,13 +72,13 @@ def strength_mi(stimulus: np.ndarray, response: np.ndarray, groups: np.ndarray, 
                     for g in labels])
     return {"mi": observed, "plugin": mi_discrete(s, codes, "none"), "pt": mi_discrete(s, codes, "pt"),
             "null95": float(np.percentile(null, 95)), "p": p, "loo": loo,
-            "half": jackknife_half(loo, student_t), "n_bins": n_bins}
+            "half": jackknife_half(loo), "n_bins": n_bins}
 
 
-def jackknife_half(loo: np.ndarray, student_t=None) -> float:
+def jackknife_half(loo: np.ndarray) -> float:
     """95 % CI half-width from leave-one-out estimates: t(G-1) * sqrt((G-1)/G * sum (x_i - mean)^2)."""
-    if student_t is None:
-        from scipy.stats import t as student_t
+    from scipy.stats import t as student_t
+
     g = loo.size
     if g < 2 or not np.all(np.isfinite(loo)):
         return float("nan")
@@ -277,19 +275,14 @@ BIN_MS = 1.0
 
 def _ou_signals(r: Run) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
     """(input current at BIN_MS, {layer: population rate Hz at BIN_MS}, bin s), first SKIP_MS dropped."""
-    from .analysis import population_rate
+    from .analysis.rates import binned_stimulus_and_rates
 
-    st = r.data.stimulus
-    dt_ms = float(st.get("current_dt_ms", float(r.exp.dt) * 1e3))
-    cur = np.asarray(st["current"], dtype=float)
-    factor = int(round(BIN_MS / dt_ms))
-    n = (cur.size // factor) * factor
-    stim = cur[:n].reshape(-1, factor).mean(axis=1)
+    stim, rates = binned_stimulus_and_rates(
+        r.data.stimulus["current"], r.data.stimulus["current_dt_ms"],
+        {l["name"]: r.data.spikes[l["name"]][0] for l in r.chain}, {l["name"]: int(l["size"]) for l in r.chain},
+        BIN_MS)
     k0 = int(round(SKIP_MS / BIN_MS))
-    t_stop = stim.size * BIN_MS
-    rates = {l["name"]: population_rate(r.data.spikes[l["name"]][0], 0.0, t_stop, BIN_MS,
-                                        n_neurons=int(l["size"]))[1][k0:] for l in r.chain}
-    return stim[k0:], rates, BIN_MS / 1e3
+    return stim[k0:], {name: rate[k0:] for name, rate in rates.items()}, BIN_MS / 1e3
 
 
 def _ou_information(ctx: Context, fig_id: str, spec: str, label: Callable[[list[str]], str], title: str,
@@ -304,7 +297,7 @@ def _ou_information(ctx: Context, fig_id: str, spec: str, label: Callable[[list[
     names: list[str] = []
     for r in runs:
         cur = np.asarray(r.data.stimulus["current"], dtype=float)
-        dt_ms = float(r.exp.dt) * 1e3
+        dt_ms = r.data.stimulus["current_dt_ms"]
         k0 = int(round(SKIP_MS / dt_ms))
         spikes = {l["name"]: r.data.spikes[l["name"]][0] - SKIP_MS for l in r.chain}
         sizes = {l["name"]: int(l["size"]) for l in r.chain}

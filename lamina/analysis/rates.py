@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Mapping
 
 import numpy as np
 from numba import njit
@@ -103,3 +104,35 @@ def population_rate(
             raise ValueError(f"smooth must be a positive SD in ms or None, got {smooth}")
         rate = gaussian_smooth(rate, smooth / bin)
     return 0.5 * (edges[:-1] + edges[1:]), rate
+
+
+def block_mean(trace: ArrayLike, factor: int) -> np.ndarray:
+    """Average consecutive blocks of ``factor`` samples (a trailing partial block is dropped)."""
+    a = np.asarray(trace, dtype=np.float64).reshape(-1)
+    n = a.size // factor
+    return a[: n * factor].reshape(n, factor).mean(axis=1)
+
+
+def binned_stimulus_and_rates(
+    stimulus: ArrayLike,
+    stimulus_dt_ms: float,
+    spike_times: Mapping[Hashable, ArrayLike],
+    n_neurons: Mapping[Hashable, int],
+    bin_ms: float,
+    t_start_ms: float = 0.0,
+) -> tuple[np.ndarray, dict[Hashable, np.ndarray]]:
+    """A stimulus trace and the layers' rates on one grid of ``bin_ms`` bins.
+
+    The stimulus (sample i covers t_start_ms + i * stimulus_dt_ms) is block-averaged to bin_ms,
+    which must be a multiple of stimulus_dt_ms; each layer's rate per neuron (Hz) is binned over
+    the same n bins from t_start_ms. Returns (stimulus (n,), {key: rate (n,)}).
+    """
+    factor = int(round(bin_ms / stimulus_dt_ms))
+    if factor < 1 or not math.isclose(factor * stimulus_dt_ms, bin_ms, rel_tol=1e-9):
+        raise ValueError(f"the rate bin ({bin_ms} ms) must be a multiple of the stimulus sampling interval "
+                         f"({stimulus_dt_ms} ms)")
+    stim = block_mean(stimulus, factor)
+    t_stop = t_start_ms + stim.size * bin_ms
+    rates = {key: population_rate(t, t_start_ms, t_stop, bin_ms, n_neurons=int(n_neurons[key]))[1]
+             for key, t in spike_times.items()}
+    return stim, rates

@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike
 from .batch import mi_batch
 from .ksg import KSG_NOISE
 from .packets import pulse_packet
-from .rates import population_rate
+from .rates import binned_stimulus_and_rates
 from .spectral import DEFAULT_NPERSEG, info_rate_coherence, info_rate_shift_null
 
 T = TypeVar("T")
@@ -37,12 +37,6 @@ def _per_layer(value: Mapping[Hashable, T] | Sequence[T] | T | None, keys: list[
 
 # Circularly shifted surrogates whose mean information rate is subtracted (the estimator's bias).
 N_SHIFTS = 20
-
-
-def _block_mean(trace: np.ndarray, factor: int) -> np.ndarray:
-    """Average consecutive blocks of `factor` samples (a trailing partial block is dropped)."""
-    n = trace.size // factor
-    return trace[: n * factor].reshape(n, factor).mean(axis=1)
 
 
 def layer_summary(
@@ -168,19 +162,14 @@ def _stimulus_measures(
     if stimulus_dt_ms is None or not stimulus_dt_ms > 0:
         raise ValueError("stimulus_dt_ms (> 0) is required with a stimulus")
     bin_ms = stimulus_dt_ms if mi_bin_ms is None else mi_bin_ms
-    factor = int(round(bin_ms / stimulus_dt_ms))
-    if factor < 1 or not math.isclose(factor * stimulus_dt_ms, bin_ms, rel_tol=1e-9):
-        raise ValueError(f"mi_bin_ms ({bin_ms}) must be a multiple of stimulus_dt_ms ({stimulus_dt_ms})")
-    stim = _block_mean(np.asarray(stimulus, dtype=np.float64).reshape(-1), factor)
+    stim, by_key = binned_stimulus_and_rates(stimulus, stimulus_dt_ms, {key: times[key] for key in keys}, sizes,
+                                             bin_ms, t_start_ms)
     n = stim.size
     max_lag = int(math.floor(max_lag_ms / bin_ms + 1e-9))
     m = n - max_lag
     if m < 16:
         raise ValueError(f"stimulus too short: {n} bins of {bin_ms} ms leave {m} after a {max_lag_ms} ms lag")
-    rates = np.stack([
-        population_rate(times[key], t_start_ms, t_start_ms + n * bin_ms, bin_ms, n_neurons=int(sizes[key]))[1]
-        for key in keys
-    ])
+    rates = np.stack([by_key[key] for key in keys])
     # Lag scans of all layers in one batch: pair (layer, lag) = stim[0:m] with rate[lag:lag+m].
     lags = np.arange(max_lag + 1)
     stim_seg = np.broadcast_to(stim[:m], (len(keys) * lags.size, m))
