@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import chain_spec
 from scipy import signal
 
 from lamina.paper_info import (condition_label, gain_tilt, jackknife_half, n_response_bins, strength_mi)
@@ -86,31 +87,18 @@ def test_condition_labels():
     assert condition_label(noisy, nominal) == "sigma_noise × 1.2"
 
 
-TINY = """
-name = "info_strength"
-[simulation]
-duration = "160 ms"
-dt = "0.01 ms"
-method = "heun"
-backend = "cpp"
-seed = 1
-[network]
-layers = ["prescott.input", "prescott.int", "prescott.diff", "prescott.int", "prescott.diff"]
-size = 200
-connection = { rule = "feedforward", p = "9/size" }
-[input]
-kind = "pulse_packet"
-alpha = 80
-sigma = "1 ms"
-t0 = "100 ms"
-[record]
-spikes = "all"
-rate_bin = "0.5 ms"
-[sweep]
-"input.alpha" = [40, 80, 120, 160, 0]
-seeds = 8
-seed_mode = "common"
-"""
+HET4 = ["prescott.input", "prescott.int", "prescott.diff", "prescott.int", "prescott.diff"]
+
+
+def _write_tiny(sims: Path, name: str, changes: dict) -> None:
+    """sims/<name>.toml: a Het chain Input + 4 layers × 200 (the structure of test_paper_claims, so
+    packet runs need no extra compile) with ``changes`` (dotted paths, as conftest.chain_spec)."""
+    import tomli_w
+
+    spec = chain_spec({"name": name, "simulation.duration": "160 ms", "simulation.seed": 1,
+                       "network.layers": HET4, "input.sigma": "1 ms", "input.t0": "100 ms", **changes})
+    sims.mkdir(exist_ok=True)
+    (sims / f"{name}.toml").write_text(tomli_w.dumps(spec))
 
 
 @pytest.mark.slow
@@ -126,8 +114,8 @@ def test_info_strength_recipe_end_to_end(tmp_path, cache_dir):
     from lamina.paper import ensure_runs, packet_rows, rows_to_frame
 
     sims = tmp_path / "sims"
-    sims.mkdir()
-    (sims / "info_strength.toml").write_text(TINY)
+    _write_tiny(sims, "info_strength", {"input.alpha": 80, "sweep": {"input.alpha": [40, 80, 120, 160, 0], "seeds": 8,
+                                                                       "seed_mode": "common"}})
     ctx = Context(scale="paper", results=tmp_path / "results", out=tmp_path / "figures", sims=sims, quiet=True)
     made = make_figures(["info_strength"], ctx)["info_strength"]
     assert [p.suffix for p in made] == [".png", ".pdf", ".txt"] and all(p.stat().st_size > 0 for p in made)
@@ -144,35 +132,6 @@ def test_info_strength_recipe_end_to_end(tmp_path, cache_dir):
     assert abs(table[0]["latency"]["mi"]) < 0.25 and table[0]["latency"]["p"] > 0.01
 
 
-TINY_OU = """
-name = "ou_ffn"
-[simulation]
-duration = "1 second"
-dt = "0.01 ms"
-method = "heun"
-backend = "cpp"
-seed = 1
-[network]
-layers = ["prescott.input", "prescott.int", "prescott.diff", "prescott.int", "prescott.diff"]
-size = 200
-connection = { rule = "feedforward", p = "9/size" }
-[input]
-kind = "ou"
-tau = "5 ms"
-mean = "25 uA/cm**2"
-sigma = "12.5 uA/cm**2"
-start = "0 ms"
-[record]
-spikes = "all"
-rate_bin = "0.5 ms"
-[sweep]
-"network.layers" = [["prescott.input", "prescott.int", "prescott.diff", "prescott.int", "prescott.diff"],
-                    ["prescott.input", "prescott.int", "prescott.int", "prescott.int", "prescott.int"]]
-seeds = 2
-seed_mode = "common"
-"""
-
-
 @pytest.mark.slow
 def test_diff_layers_undo_int_filtering(tmp_path, cache_dir):
     """The distortion claim (docs/results.md §8c) on Input + 4 layers × 200, 1 s of common OU input,
@@ -186,8 +145,11 @@ def test_diff_layers_undo_int_filtering(tmp_path, cache_dir):
     from lamina.paper_info import layer_filters
 
     sims = tmp_path / "sims"
-    sims.mkdir()
-    (sims / "ou_ffn.toml").write_text(TINY_OU)
+    _write_tiny(sims, "ou_ffn", {
+        "simulation.duration": "1 second",
+        "input": {"kind": "ou", "tau": "5 ms", "mean": "25 uA/cm**2", "sigma": "12.5 uA/cm**2", "start": "0 ms"},
+        "sweep": {"network.layers": [HET4, ["prescott.input"] + ["prescott.int"] * 4], "seeds": 2,
+                  "seed_mode": "common"}})
     ctx = Context(scale="paper", results=tmp_path / "results", out=tmp_path / "figures", sims=sims, quiet=True)
     freqs, cum, step, cells = layer_filters(ensure_runs(ctx, "ou_filters", "ou_ffn"))
 

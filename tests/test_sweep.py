@@ -28,6 +28,7 @@ import h5py
 import numpy as np
 import pytest
 import tomli_w
+from conftest import chain_spec
 
 from lamina.cli import main
 from lamina.config import ConfigError, experiment_from_dict, load_experiment
@@ -39,15 +40,12 @@ N_RUNS = 8
 
 
 def tiny_spec(sweep: dict | None = None, **changes) -> dict:
-    spec = {
-        "name": "tiny",
-        "simulation": {"duration": "50 ms", "dt": "0.01 ms", "method": "heun", "backend": "cpp", "seed": 5},
-        "network": {"layers": ["prescott.input", "prescott.int", "prescott.diff"], "size": 80,
-                    "connection": {"rule": "feedforward", "p": "9/size"}},
-        "input": {"kind": "pulse_packet", "alpha": 40, "sigma": "2 ms", "t0": "20 ms"},
-        "record": {"spikes": "all", "rate_bin": "0.5 ms"},
+    """conftest.chain_spec shrunk to 3 × 80 neurons and 50 ms, with a 2 × 2 × 2-seed sweep."""
+    spec = chain_spec({
+        "name": "tiny", "simulation.duration": "50 ms", "simulation.seed": 5, "network.size": 80,
+        "input.alpha": 40, "input.t0": "20 ms",
         "sweep": {"input.alpha": [30, 60], "input.sigma": ["1 ms", "3 ms"], "seeds": 2} if sweep is None else sweep,
-    }
+    })
     spec.update(changes)
     return spec
 
