@@ -248,6 +248,17 @@ def _run_with_sweep(ctx: Context, exp: Experiment, n_missing: int) -> None:
     ctx._index = _scan(ctx.results)
 
 
+def finish_figure(ctx: Context, fig, fig_id: str, title: str, lines: list[str], specs: str, *,
+                  notes: tuple[str, ...] = (), tight: bool = True) -> list[Path]:
+    """Title (and tight layout), then the caption: ``lines``, a blank line, ``notes``, the
+    ``specs`` line and the command that regenerates the figure; writes png, pdf and caption."""
+    fig.suptitle(title, fontsize=9)
+    if tight:
+        fig.tight_layout()
+    caption = "\n".join([*lines, "", *notes, specs, f"Regenerate: {ctx.command(fig_id)}"])
+    return plots.save(fig, ctx.out, fig_id, caption)
+
+
 # ---------------------------------------------------------------------------------------------
 # Labels
 
@@ -469,17 +480,13 @@ def fig1(ctx: Context) -> list[Path]:
     ax_t.set_ylim(amps[0] - step, amps[-1] + step)
     ax_t.legend(frameon=False, fontsize=6)
     ax_t.set_title(f"dynamic threshold (points missing: no spike ≤ {amps[-1]:g})", fontsize=7)
-    fig.suptitle("Fig. 1 — Int (integrator) vs Diff (differentiator) single neurons", fontsize=9)
-    caption = "\n".join([
-        *lines, "",
-        "Panels: top, V(t) for a current step at 50 ms (shaded), without and with OU noise (tau 1 ms); "
-        "middle, sustained rate and spike count vs constant current for beta_w +5 … −23 mV; bottom, "
-        "Diff traces for currents rising to 60 µA/cm² with different rise times, and the smallest plateau "
-        "current that evokes a spike vs the rise time (Int: static threshold; Diff: dV/dt-dependent).",
-        "Specs: sims/fig1.toml, sims/fig1_fi.toml, sims/fig1_ramp.toml (runtime backend, Heun).",
-        f"Regenerate: {ctx.command('fig1')}",
-    ])
-    return plots.save(fig, ctx.out, "fig1", caption)
+    return finish_figure(
+        ctx, fig, "fig1", "Fig. 1 — Int (integrator) vs Diff (differentiator) single neurons", lines,
+        "Specs: sims/fig1.toml, sims/fig1_fi.toml, sims/fig1_ramp.toml (runtime backend, Heun).", tight=False,
+        notes=("Panels: top, V(t) for a current step at 50 ms (shaded), without and with OU noise (tau 1 ms); "
+               "middle, sustained rate and spike count vs constant current for beta_w +5 … −23 mV; bottom, "
+               "Diff traces for currents rising to 60 µA/cm² with different rise times, and the smallest plateau "
+               "current that evokes a spike vs the rise time (Int: static threshold; Diff: dV/dt-dependent).",))
 
 
 def _stim_run(runs: list[Run], layer: str) -> Run:
@@ -559,11 +566,8 @@ def fig2(ctx: Context) -> list[Path]:
     for ax in axes[-1]:
         ax.set_xlabel("time (ms)")
     axes[1, -1].legend(frameon=False, fontsize=6, loc="upper right")
-    fig.suptitle("Fig. 2 — fly pathway PSTHs per configuration", fontsize=9)
-    fig.tight_layout()
-    caption = "\n".join([*lines, "", f"Spec: sims/fig2.toml ({ctx.scale} scale; seeds per point: "
-                         f"{len({r.seed for r in runs})}).", f"Regenerate: {ctx.command('fig2')}"])
-    return plots.save(fig, ctx.out, "fig2", caption)
+    return finish_figure(ctx, fig, "fig2", "Fig. 2 — fly pathway PSTHs per configuration", lines,
+                         f"Spec: sims/fig2.toml ({ctx.scale} scale; seeds per point: {len({r.seed for r in runs})}).")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -628,11 +632,10 @@ def fig3(ctx: Context) -> list[Path]:
             d = df[(df.network == net) & (df.sigma_in == sig) & (df.alpha_in == alpha) & (df.layer == last)]
             lines.append(f"    input σ {sig:g} ms, α {alpha:g}: last layer packet size {plots.fmt_ci(d.alpha_frac, 2)} "
                          f"of the layer, SD {plots.fmt_ci(d.sigma, 2, 'ms')}, latency {plots.fmt_ci(d.latency, 1, 'ms')}")
-    fig.suptitle("Fig. 3 — pulse-packet propagation in Het, Diff-only and Int-only FFNs", fontsize=9)
-    caption = "\n".join([*lines, "", "Packet readout: 200 bins over the run, ±4 ms around the peak bin, "
-                         "baseline (same network and seed without stimulus) subtracted from the size.",
-                         f"Spec: sims/fig3.toml ({ctx.scale} scale).", f"Regenerate: {ctx.command('fig3')}"])
-    return plots.save(fig, ctx.out, "fig3", caption)
+    return finish_figure(ctx, fig, "fig3", "Fig. 3 — pulse-packet propagation in Het, Diff-only and Int-only FFNs",
+                         lines, f"Spec: sims/fig3.toml ({ctx.scale} scale).", tight=False,
+                         notes=("Packet readout: 200 bins over the run, ±4 ms around the peak bin, baseline (same "
+                                "network and seed without stimulus) subtracted from the size.",))
 
 
 def _packet_figure(ctx: Context, fig_id: str, runs: list[Run], title: str, spec: str,
@@ -694,11 +697,8 @@ def _packet_figure(ctx: Context, fig_id: str, runs: list[Run], title: str, spec:
     for ax in axes[-1]:
         ax.set_xlabel("layer (0 = input)")
     axes[0, 0].legend(frameon=False, fontsize=5.5)
-    fig.suptitle(f"{fig_id} — {title}", fontsize=9)
-    fig.tight_layout()
-    caption = "\n".join([*lines, "", f"Spec: {spec} ({ctx.scale} scale, {len({r.seed for r in runs})} seeds).",
-                         f"Regenerate: {ctx.command(fig_id)}"])
-    return plots.save(fig, ctx.out, fig_id, caption)
+    return finish_figure(ctx, fig, fig_id, f"{fig_id} — {title}", lines,
+                         f"Spec: {spec} ({ctx.scale} scale, {len({r.seed for r in runs})} seeds).")
 
 
 def fig3_packets(ctx: Context) -> list[Path]:
@@ -777,11 +777,8 @@ def _state_space(ctx: Context, fig_id: str, spec: str, title: str) -> list[Path]
     lines.append("  Right: state-space trajectories, one per input: (SD, size) of the packet in layers 0 … "
                  f"{last} (means over seeds; a trajectory stops at the first layer where the packet is not alive "
                  "in at least half the seeds, marked ×; ● = last layer reached alive).")
-    fig.suptitle(f"{fig_id} — {title}", fontsize=9)
-    fig.tight_layout()
-    caption = "\n".join([*lines, "", f"Spec: {spec_path(spec)} ({ctx.scale} scale, {len({r.seed for r in runs})} seed(s)).",
-                         f"Regenerate: {ctx.command(fig_id)}"])
-    return plots.save(fig, ctx.out, fig_id, caption)
+    return finish_figure(ctx, fig, fig_id, f"{fig_id} — {title}", lines,
+                         f"Spec: {spec_path(spec)} ({ctx.scale} scale, {len({r.seed for r in runs})} seed(s)).")
 
 
 def _trajectories(ax, df, alphas: list[float], sigmas: list[float]) -> None:

@@ -17,8 +17,8 @@ from typing import Callable
 import numpy as np
 
 from . import plots
-from .paper import (Context, Run, deep_network_label, dump_rows, ensure_runs, fly_label, packet_rows,
-                    rows_to_frame)
+from .paper import (Context, Run, deep_network_label, dump_rows, ensure_runs, finish_figure, fly_label,
+                    packet_rows, rows_to_frame)
 
 # Response bins of the strength MI: at least TRIALS_PER_CELL trials per stimulus and response bin on
 # average (the regime where the quadratic-extrapolation correction is reliable; with fewer, e.g.
@@ -131,12 +131,7 @@ def _plot_mi(ax, table: list[dict], group: str, name: str, what: str, **kw) -> N
 
 
 def _finish(ctx: Context, fig, fig_id: str, title: str, lines: list[str], spec: str) -> list[Path]:
-    """Title, layout, caption (lines + spec + the command that regenerates it) and files."""
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    caption = "\n".join([*lines, "", f"Spec: sims/{spec}.toml ({ctx.scale} scale).",
-                         f"Regenerate: {ctx.command(fig_id)}"])
-    return plots.save(fig, ctx.out, fig_id, caption)
+    return finish_figure(ctx, fig, fig_id, title, lines, f"Spec: sims/{spec}.toml ({ctx.scale} scale).")
 
 
 # ---------------------------------------------------------------------------------------------
