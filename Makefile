@@ -39,3 +39,6 @@ figures: env
 
 clean:
 	rm -rf results figures .lamina-cache .pytest_cache
+	# numba's on-disk cache: an entry is invalidated only by a change to its own file, not to
+	# an inlined helper in another module, so clear it after editing lamina/analysis.
+	find lamina -name '*.nbi' -delete -o -name '*.nbc' -delete

@@ -58,19 +58,20 @@ def test_ksg_agrees_with_sklearn(rho):
     assert max(0.0, mi_ksg(x, y, k=3)) == pytest.approx(ref_bits, abs=1e-4)
 
 
-def ksg_brute(x: np.ndarray, y: np.ndarray, k: int) -> float:
+def ksg_brute(x: np.ndarray, y: np.ndarray, k: int, noise: float = 1e-10) -> float:
     """O(n^2) KSG algorithm 1 on the same prepared (standardised, jittered) data."""
     rng = np.random.default_rng(0)
-    xp = prepare_ksg(x.reshape(len(x), -1), 0, 1e-10, rng)
-    yp = prepare_ksg(y.reshape(len(y), -1), 0, 1e-10, rng)
+    xp = prepare_ksg(x.reshape(len(x), -1), 0, noise, rng)
+    yp = prepare_ksg(y.reshape(len(y), -1), 0, noise, rng)
     n = len(xp)
     dx = np.abs(xp[:, None, :] - xp[None, :, :]).max(axis=2)
     dy = np.abs(yp[:, None, :] - yp[None, :, :]).max(axis=2)
     d = np.maximum(dx, dy)
     np.fill_diagonal(d, np.inf)
     eps = np.partition(d, k - 1, axis=1)[:, k - 1]
-    nx = (dx < eps[:, None]).sum(axis=1)  # includes the point itself: n_x + 1
-    ny = (dy < eps[:, None]).sum(axis=1)
+    # includes the point itself (n_x + 1); at least 1 when eps = 0 (exact duplicates, no jitter)
+    nx = np.maximum((dx < eps[:, None]).sum(axis=1), 1)
+    ny = np.maximum((dy < eps[:, None]).sum(axis=1), 1)
     return float((digamma(k) + digamma(n) - np.mean(digamma(nx) + digamma(ny))) / np.log(2))
 
 
@@ -81,6 +82,17 @@ def test_ksg_matches_brute_force(dims, k):
     x = rng.standard_normal((n, dims[0]))
     y = x[:, :1] @ np.ones((1, dims[1])) + rng.standard_normal((n, dims[1]))
     assert mi_ksg(x, y, k=k) == pytest.approx(ksg_brute(x, y, k), abs=1e-9)
+
+
+@pytest.mark.parametrize("noise", [1e-10, 0.0])
+def test_ksg_matches_brute_force_on_tied_data(noise):
+    # Integer data: with the jitter the marginal windows end inside blocks of nearly tied
+    # values (one bucket of the count index); without it, radii equal exact differences
+    # and are often 0. Both must give the exact counts.
+    rng = np.random.default_rng(9)
+    x = rng.integers(0, 6, 2000).astype(float)
+    y = x + rng.integers(0, 3, 2000)
+    assert mi_ksg(x, y, noise=noise) == pytest.approx(ksg_brute(x, y, 3, noise), abs=1e-9)
 
 
 def test_ksg_handles_ties_deterministically():

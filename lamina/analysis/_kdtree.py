@@ -163,19 +163,22 @@ def _box_dist(pts, q, lo, hi, node, d):
 
 @njit(cache=True, inline="always")
 def _scan_leaf(pts, q, s, e, best, d):
-    """Offer rows s..e-1 (except q) to the ascending k-best list."""
+    """Offer rows s..e-1 (except q) to the ascending k-best list.
+
+    Branch-free insertion (each slot takes min(itself, max(previous slot, dist))):
+    whether a point enters the list is unpredictable, and the mispredicted
+    branches of an insertion sort cost more than k min/max pairs (measured).
+    """
     k = best.size
     for j in range(s, e):
         dist = 0.0
         for c in range(d):
             dist = max(dist, abs(pts[j, c] - pts[q, c]))
-        # the self test sits behind the rarely-true comparison: ~15 % faster (measured)
-        if dist < best[k - 1] and j != q:
-            i = k - 1
-            while i > 0 and best[i - 1] > dist:
-                best[i] = best[i - 1]
-                i -= 1
-            best[i] = dist
+        if j == q:
+            dist = np.inf
+        for i in range(k - 1, 0, -1):
+            best[i] = min(best[i], max(best[i - 1], dist))
+        best[0] = min(best[0], dist)
 
 
 @njit(cache=True, inline="always")
@@ -303,35 +306,100 @@ def count_within_tree(pts, tree, radii, q0, q1, out):
 
 
 @njit(cache=True)
-def count_within_sorted(vals, radii, order_hi, order_lo, out):
-    """1-D count_within_tree: out[j] = #{i : |vals[i] - vals[j]| < radii[j]} (j itself included).
+def bucket_table(vals):
+    """Equal-width bucket index over sorted vals: (table, lo, scale) for count_within_sorted.
 
-    vals must be sorted ascending; order_hi / order_lo are the argsorts of
-    vals + radii and vals - radii. Visiting queries in those orders makes the
-    right / left window boundaries (almost) monotone, so each is found by one
-    merge-like sweep in O(n) instead of a binary search per query. Boundaries
-    are tested with the same ``a - b < r`` predicate as the k-NN search (which
-    is monotone along sorted vals), and the short backward steps absorb the
-    rounding differences between ``v + r`` and that predicate.
+    With n buckets over [vals[0], vals[-1]], table[b] is the first index whose
+    value falls in bucket b or later (table[n] = n), so a value's position in
+    vals is found by one lookup plus a few steps (~4 per bucket at the densest
+    part of a Gaussian) instead of a binary search or a sort.
     """
     n = vals.size
-    j = 0
-    for t in range(n):
-        q = order_hi[t]
+    lo = vals[0]
+    span = vals[n - 1] - lo
+    scale = n / span if span > 0 else 0.0
+    table = np.empty(n + 1, np.int64)
+    b = 0
+    for i in range(n):
+        bi = min(int((vals[i] - lo) * scale), n - 1)
+        while b <= bi:
+            table[b] = i
+            b += 1
+    while b <= n:
+        table[b] = n
+        b += 1
+    return table, lo, scale
+
+
+@njit(cache=True, inline="always")
+def _bucket_guess(table, lo, scale, t):
+    """A starting index near the position of value t in the sorted array of table."""
+    n = table.size - 1
+    f = (t - lo) * scale
+    if f <= 0.0:
+        return 0
+    if f >= n:
+        return n
+    return table[int(f)]
+
+
+@njit(cache=True, inline="always")
+def _in_window(vals, j, v, r, right):
+    """The window predicate, true on a prefix of sorted vals: vals[j] - v < r (right end)
+    or v - vals[j] >= r (left end), the same ``a - b < r`` test as the k-NN search."""
+    if right:
+        return vals[j] - v < r
+    return v - vals[j] >= r
+
+
+@njit(cache=True, inline="always")
+def _first_false(vals, v, r, g, right):
+    """First index where _in_window is false, by galloping from the guess g, then bisecting.
+
+    O(log distance from g): a few steps when the bucket guess is good, and no
+    linear walk through a block of tied values (all in one bucket) when it is not.
+    """
+    n = vals.size
+    if g < n and _in_window(vals, g, v, r, right):
+        lo = g  # true at lo, false (or n) at hi
+        step = 1
+        hi = g + 1
+        while hi < n and _in_window(vals, hi, v, r, right):
+            lo = hi
+            step *= 2
+            hi = g + step
+        hi = min(hi, n)
+    else:
+        hi = g
+        step = 1
+        lo = g - 1
+        while lo >= 0 and not _in_window(vals, lo, v, r, right):
+            hi = lo
+            step *= 2
+            lo = g - step
+        lo = max(lo, -1)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _in_window(vals, mid, v, r, right):
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+@njit(cache=True)
+def count_within_sorted(vals, radii, table, lo, scale, q0, q1, out):
+    """1-D count_within_tree: out[q - q0] = #{i : |vals[i] - vals[q]| < radii[q]} (q included).
+
+    vals sorted ascending, radii aligned with vals, (table, lo, scale) from
+    bucket_table(vals). Each window end is searched from its bucket's first index
+    with the same ``a - b < r`` predicate as the k-NN search (monotone along
+    sorted vals), so the count is exact whatever the guess; the guess only makes
+    it fast. O(n) for smooth data, with no sort, and independent per query (parallel).
+    """
+    for q in range(q0, q1):
         v = vals[q]
         r = radii[q]
-        while j > 0 and vals[j - 1] - v >= r:
-            j -= 1
-        while j < n and vals[j] - v < r:
-            j += 1
-        out[q] = j  # first index with vals[i] - v >= r
-    j = 0
-    for t in range(n):
-        q = order_lo[t]
-        v = vals[q]
-        r = radii[q]
-        while j > 0 and v - vals[j - 1] < r:
-            j -= 1
-        while j < n and v - vals[j] >= r:
-            j += 1
-        out[q] -= j  # minus the first index with v - vals[i] < r
+        j = _first_false(vals, v, r, _bucket_guess(table, lo, scale, v + r), True)
+        i = _first_false(vals, v, r, _bucket_guess(table, lo, scale, v - r), False)
+        out[q - q0] = j - i

@@ -6,7 +6,7 @@ from numba import njit, prange
 from numpy.typing import ArrayLike
 
 from ._parallel import threads_for
-from ._samples import paired_samples
+from ._samples import column_argsorts, paired_samples
 from ._special import LN2, digamma, ndtri
 
 
@@ -105,7 +105,7 @@ def gcmi_kernel(xs, ys, orders):
 def gcmi_bits(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """gcmi_kernel with the column argsorts computed by numpy (faster than numba's sort)."""
     joint = np.concatenate((xs, ys), axis=2)
-    orders = np.ascontiguousarray(np.argsort(joint, axis=1).transpose(0, 2, 1))
+    orders = column_argsorts(joint)
     with threads_for(xs.shape[0] * xs.shape[1]):
         return gcmi_kernel(xs, ys, orders)
 

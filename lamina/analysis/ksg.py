@@ -5,9 +5,10 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import ArrayLike
 
-from ._kdtree import alloc_trees, build, count_within_sorted, count_within_tree, kth_neighbour_distances, tree_at
+from ._kdtree import (alloc_trees, bucket_table, build, count_within_sorted, count_within_tree,
+                      kth_neighbour_distances, tree_at)
 from ._parallel import threads_for
-from ._samples import paired_samples
+from ._samples import column_argsorts, paired_samples
 from ._special import LN2, digamma
 
 KSG_NOISE = 1e-10
@@ -17,21 +18,25 @@ CHUNK = 4096
 
 
 def prepare_ksg(a: np.ndarray, axis: int, noise: float, rng: np.random.Generator) -> np.ndarray:
-    """Standardise along the sample axis, then add tiny Gaussian noise to break ties.
+    """Standardise along the sample axis, then add tiny noise to break ties.
 
     The max-norm KSG estimate is not scale invariant, so every dimension is scaled
     to unit variance first (as scikit-learn does; centring too, which only helps
-    floating-point resolution). The noise, ``noise * max(1, mean|a|) * N(0, 1)``,
-    is scikit-learn's recipe: it makes repeated values (e.g. binned spike counts)
-    distinct, so no k-th-neighbour distance is 0, and it comes from ``rng`` so
-    the result is reproducible.
+    floating-point resolution). The noise has scikit-learn's size,
+    ``noise * max(1, mean|a|)`` times unit-variance noise: it makes repeated
+    values (e.g. binned spike counts) distinct, so no k-th-neighbour distance is
+    0, and it comes from ``rng`` so the result is reproducible. It is uniform,
+    not Gaussian as in scikit-learn: its only job is to break ties, and uniform
+    draws are ~4x cheaper (a Gaussian draw was ~5 % of mi_ksg at n = 100 000).
     """
     a = a - a.mean(axis=axis, keepdims=True)
     sd = a.std(axis=axis, keepdims=True)
     a = a / np.where(sd > 0, sd, 1.0)
     if noise > 0:
         scale = np.maximum(1.0, np.abs(a).mean(axis=axis, keepdims=True))
-        a += noise * scale * rng.standard_normal(a.shape)
+        u = rng.random(a.shape)  # U(0, 1): faster than rng.uniform(-1, 1) or a normal draw
+        u -= 0.5
+        a += (noise * np.sqrt(12.0)) * scale * u  # unit variance
     return np.ascontiguousarray(a)
 
 
@@ -93,14 +98,30 @@ def _psi_sum(counts, psi):
 
 
 @njit(cache=True, parallel=True)
-def _psi_sums_sorted(vals, radii, order_hi, order_lo, psi):
-    """Per pair, sum_j psi(count_j) for 1-D marginals; arguments as count_within_sorted, (P, n)."""
-    out = np.empty(vals.shape[0])
-    for p in prange(vals.shape[0]):
-        counts = np.empty(vals.shape[1], np.int64)
-        count_within_sorted(vals[p], radii[p], order_hi[p], order_lo[p], counts)
-        out[p] = _psi_sum(counts, psi)
-    return out
+def _psi_sums_sorted(m, order, eps, psi):
+    """Per pair, sum_i psi(count_i) for 1-D marginals m (P, n) with argsorts order, eps (P, n)."""
+    n_pairs, n = m.shape
+    vals = np.empty((n_pairs, n))
+    radii = np.empty((n_pairs, n))
+    tables = np.empty((n_pairs, n + 1), np.int64)
+    los = np.empty(n_pairs)
+    scales = np.empty(n_pairs)
+    for p in prange(n_pairs):
+        for i in range(n):
+            o = order[p, i]
+            vals[p, i] = m[p, o]
+            radii[p, i] = eps[p, o]
+        tables[p], los[p], scales[p] = bucket_table(vals[p])
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    partial = np.zeros(n_pairs * n_chunks)
+    for t in prange(n_pairs * n_chunks):
+        p = t // n_chunks
+        q0 = (t % n_chunks) * CHUNK
+        q1 = min(n, q0 + CHUNK)
+        counts = np.empty(q1 - q0, np.int64)
+        count_within_sorted(vals[p], radii[p], tables[p], los[p], scales[p], q0, q1, counts)
+        partial[t] = _psi_sum(counts, psi)
+    return partial.reshape((n_pairs, n_chunks)).sum(axis=1)
 
 
 @njit(cache=True, parallel=True)
@@ -124,17 +145,12 @@ def _marginal_psi_sums(m: np.ndarray, orders: np.ndarray, eps: np.ndarray, psi: 
     """sum_i psi(n_i + 1) per pair, n_i + 1 = #samples within max-norm < eps_i in marginal m.
 
     m (P, n, dm) and eps (P, n) are in sample order, orders (P, dm, n) the column
-    argsorts. 1-D marginals (the common case) sort the window ends with numpy,
-    whose sort is several times faster than numba's, and count by sweeps.
+    argsorts. 1-D marginals (the common case) count in the sorted values, without
+    a tree; others use a k-d tree range count.
     """
     if m.shape[2] > 1:
         return _psi_sums_tree(m, orders, eps, psi)
-    order = orders[:, 0]
-    vals = np.take_along_axis(m[:, :, 0], order, axis=1)
-    radii = np.take_along_axis(eps, order, axis=1)
-    order_hi = np.argsort(vals + radii, axis=1)
-    order_lo = np.argsort(vals - radii, axis=1)
-    return _psi_sums_sorted(vals, radii, order_hi, order_lo, psi)
+    return _psi_sums_sorted(np.ascontiguousarray(m[:, :, 0]), np.ascontiguousarray(orders[:, 0]), eps, psi)
 
 
 def ksg_bits(xs: np.ndarray, ys: np.ndarray, k: int) -> np.ndarray:
@@ -148,7 +164,7 @@ def ksg_bits(xs: np.ndarray, ys: np.ndarray, k: int) -> np.ndarray:
     dx = xs.shape[2]
     joint = np.ascontiguousarray(np.concatenate((xs, ys), axis=2))
     # Column argsorts from numpy: they drive the tree build and the 1-D counts.
-    orders = np.ascontiguousarray(np.argsort(joint, axis=1).transpose(0, 2, 1))
+    orders = column_argsorts(joint)
     with threads_for(xs.shape[0] * n):
         eps = _kth_distances(joint, orders, int(k))
         psi = _psi_table(n)
@@ -161,13 +177,14 @@ def mi_ksg(x: ArrayLike, y: ArrayLike, k: int = 3, *, noise: float = KSG_NOISE, 
     """Mutual information I(X;Y) in bits by the KSG estimator, algorithm 1 (max-norm).
 
     Method: Kraskov, Stögbauer & Grassberger, Phys. Rev. E 69:066138 (2004), eq. 8.
-    Each dimension is standardised and jittered with ``noise``-sized Gaussian noise
+    Each dimension is standardised and jittered with ``noise``-sized uniform noise
     drawn from ``numpy.random.default_rng(seed)`` (scikit-learn's tie-breaking
     recipe, deterministic here). The k-th-neighbour distance comes from a max-norm
-    k-d tree, the marginal counts from sweeps over sorted values (1-D) or a tree
-    (multi-dimensional), so the cost is O(n log n). Large inputs run in parallel
-    over sample chunks (numba threads). Unlike scikit-learn the estimate is not clipped at 0, so it stays unbiased
-    around zero (useful for shuffle nulls); it can be slightly negative.
+    k-d tree, the marginal counts from window searches in the sorted values (1-D)
+    or a tree (multi-dimensional), so the cost is O(n log n). Large inputs run in
+    parallel over sample chunks (numba threads). Unlike scikit-learn the estimate
+    is not clipped at 0, so it stays unbiased around zero (useful for shuffle
+    nulls); it can be slightly negative.
 
     Args:
         x, y: samples, 1-D (n,) or 2-D (n, dims); same n.
