@@ -28,17 +28,27 @@ search; ``leaf_of[row]`` is the leaf holding a row.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 LEAF_SIZE = 16
 # Traversal stack: two entries per level, and depth <= log2(n) + 1 <= 64.
 _STACK = 160
 
 
+# Subtrees per tree built in parallel: the top levels that produce them are split
+# serially (4 of ~13 levels at n = 100 000), the rest in one prange over all trees.
+_FRONTIER = 16
+
+
 @njit(cache=True)
 def alloc_trees(n_trees, n, d):
-    """Arrays for n_trees trees over n points in d dims (leaves hold > LEAF_SIZE/2 points)."""
-    m = 4 * (n // LEAF_SIZE) + 4
+    """Arrays for n_trees trees over n points in d dims.
+
+    Every leaf but a lone root holds >= LEAF_SIZE / 2 points, so a subtree of s
+    points has < 4 s / LEAF_SIZE nodes; the subtrees built in parallel each get
+    that many node slots (plus 2) after the <= 2 _FRONTIER serial top nodes.
+    """
+    m = 4 * (n // LEAF_SIZE) + 6 * _FRONTIER + 4
     idx = np.empty((n_trees, n), np.int64)
     start = np.empty((n_trees, m), np.int64)
     end = np.empty((n_trees, m), np.int64)
@@ -60,90 +70,154 @@ def tree_at(trees, p):
 
 
 @njit(cache=True)
-def build(src, orders, pts, tree):
-    """Build a tree over src (n, d); write its rows in tree order to pts (n, d).
+def _split(src, orders, pts, tree, in_left, tmp, node, child):
+    """Split node into children child, child + 1 and return True, or make it a leaf.
 
-    ``orders`` (d, n) must hold the argsort of each column of src (numpy's sort
-    is several times faster than anything in numba); it is consumed. Each node
-    is a segment [s, e) of every orders[c], all holding the same points, so the
-    tight bounding box is read off the segment ends and the median split is the
-    segment midpoint along the widest dimension; the other dimensions' segments
-    are then stably partitioned (branch-free) into the two halves. O(n d log n)
-    without any comparison-based selection.
+    Node is a segment [s, e) of every orders[c] (argsorts of src's columns), all
+    holding the same points, so the tight bounding box is read off the segment
+    ends and the median split is the segment midpoint along the widest
+    dimension; the other dimensions' segments are then stably partitioned
+    (branch-free) into the two halves: O(d (e - s)), no comparison-based
+    selection. A leaf writes its rows (tree order) to idx, pts and leaf_of.
+    in_left / tmp are scratch indexed by point and by position inside [s, e),
+    so disjoint subtrees can be split concurrently.
     """
     idx, start, end, left, parent, lo, hi, clo, chi, leaf_of = tree
-    n, d = src.shape
-    in_left = np.empty(n, np.int64)
-    tmp = np.empty(n, np.int64)
-    stack = np.empty(_STACK, np.int64)
-    start[0] = 0
-    end[0] = n
-    left[0] = -1
-    parent[0] = -1
+    d = src.shape[1]
+    s = start[node]
+    e = end[node]
+    dim = 0
+    width = -1.0
     for c in range(d):
-        clo[0, c] = -np.inf
-        chi[0, c] = np.inf
-    n_nodes = 1
-    stack[0] = 0
+        lo[node, c] = src[orders[c, s], c]
+        hi[node, c] = src[orders[c, e - 1], c]
+        w = hi[node, c] - lo[node, c]
+        if w > width:
+            width = w
+            dim = c
+    # Leaf when small, or when all points coincide (no split can separate them).
+    if e - s <= LEAF_SIZE or width <= 0.0:
+        left[node] = -1
+        for i in range(s, e):
+            o = orders[0, i]
+            idx[i] = o
+            leaf_of[i] = node
+            for c in range(d):
+                pts[i, c] = src[o, c]
+        return False
+    mid = (s + e) // 2
+    split = src[orders[dim, mid], dim]  # left half <= split <= right half
+    for i in range(s, e):
+        in_left[orders[dim, i]] = 1 if i < mid else 0
+    for c in range(d):
+        if c == dim:
+            continue
+        il = s
+        ir = mid
+        for i in range(s, e):
+            o = orders[c, i]
+            f = in_left[o]
+            tmp[il * f + ir * (1 - f)] = o
+            il += f
+            ir += 1 - f
+        orders[c, s:e] = tmp[s:e]
+    left[node] = child
+    for ch in range(child, child + 2):
+        parent[ch] = node
+        for c in range(d):
+            clo[ch, c] = clo[node, c]
+            chi[ch, c] = chi[node, c]
+    start[child] = s
+    end[child] = mid
+    chi[child, dim] = split
+    start[child + 1] = mid
+    end[child + 1] = e
+    clo[child + 1, dim] = split
+    return True
+
+
+@njit(cache=True)
+def _grow(src, orders, pts, tree, in_left, tmp, root, next_node):
+    """Split the subtree at root down to its leaves, numbering new nodes from next_node."""
+    stack = np.empty(_STACK, np.int64)
+    stack[0] = root
     sp = 1
     while sp > 0:
         sp -= 1
         node = stack[sp]
-        s = start[node]
-        e = end[node]
-        dim = 0
-        width = -1.0
-        for c in range(d):
-            lo[node, c] = src[orders[c, s], c]
-            hi[node, c] = src[orders[c, e - 1], c]
-            w = hi[node, c] - lo[node, c]
-            if w > width:
-                width = w
-                dim = c
-        # Leaf when small, or when all points coincide (no split can separate them).
-        if e - s <= LEAF_SIZE or width <= 0.0:
-            for i in range(s, e):
-                leaf_of[i] = node
-            continue
-        mid = (s + e) // 2
-        split = src[orders[dim, mid], dim]  # left half <= split <= right half
-        for i in range(s, e):
-            in_left[orders[dim, i]] = 1 if i < mid else 0
-        for c in range(d):
-            if c == dim:
-                continue
-            il = s
-            ir = mid
-            for i in range(s, e):
-                o = orders[c, i]
-                f = in_left[o]
-                tmp[il * f + ir * (1 - f)] = o
-                il += f
-                ir += 1 - f
-            orders[c, s:e] = tmp[s:e]
-        child = n_nodes
-        n_nodes += 2
-        left[node] = child
-        for ch in range(child, child + 2):
-            left[ch] = -1
-            parent[ch] = node
-            for c in range(d):
-                clo[ch, c] = clo[node, c]
-                chi[ch, c] = chi[node, c]
-        start[child] = s
-        end[child] = mid
-        chi[child, dim] = split
-        start[child + 1] = mid
-        end[child + 1] = e
-        clo[child + 1, dim] = split
-        stack[sp] = child
-        stack[sp + 1] = child + 1
-        sp += 2
-    for i in range(n):
-        o = orders[0, i]
-        idx[i] = o
-        for c in range(d):
-            pts[i, c] = src[o, c]
+        if _split(src, orders, pts, tree, in_left, tmp, node, next_node):
+            stack[sp] = next_node
+            stack[sp + 1] = next_node + 1
+            sp += 2
+            next_node += 2
+
+
+@njit(cache=True)
+def _split_top(src, orders, pts, tree, in_left, tmp, frontier, base):
+    """Split a new tree's top levels breadth-first until > _FRONTIER / 2 nodes are pending.
+
+    Writes the pending nodes to frontier and the first node slot of each one's
+    subtree to base; returns how many are pending. (A separate function: inside
+    a prange body numba would hoist the level buffers out of the loop.)
+    """
+    _, start, end, _, parent, _, _, clo, chi, _ = tree
+    start[0] = 0
+    end[0] = src.shape[0]
+    parent[0] = -1
+    for c in range(src.shape[1]):
+        clo[0, c] = -np.inf
+        chi[0, c] = np.inf
+    level = np.zeros(_FRONTIER, np.int64)  # the root, node 0
+    n_level = 1
+    n_nodes = 1
+    while 0 < n_level <= _FRONTIER // 2:
+        nxt = np.empty(_FRONTIER, np.int64)
+        n_next = 0
+        for t in range(n_level):
+            if _split(src, orders, pts, tree, in_left, tmp, level[t], n_nodes):
+                nxt[n_next] = n_nodes
+                nxt[n_next + 1] = n_nodes + 1
+                n_next += 2
+                n_nodes += 2
+        level = nxt
+        n_level = n_next
+    slot = n_nodes
+    for t in range(n_level):
+        frontier[t] = level[t]
+        base[t] = slot
+        slot += 4 * ((end[level[t]] - start[level[t]]) // LEAF_SIZE) + 2
+    return n_level
+
+
+@njit(cache=True, parallel=True)
+def build_forest(src, orders):
+    """One k-d tree per set of points src (P, n, d), built in parallel.
+
+    ``orders`` (P, d, n) must hold the argsort of every column (numpy's sort is
+    several times faster than anything in numba); it is not modified. Returns
+    (points in tree order (P, n, d), trees as alloc_trees). Each tree's top
+    levels are split breadth-first until _FRONTIER subtrees are pending; those
+    subtrees (of all trees) are then grown in one prange, each in its own block
+    of node slots, so one large tree uses every core.
+    """
+    n_trees, n, d = src.shape
+    trees = alloc_trees(n_trees, n, d)
+    pts = np.empty_like(src)
+    work = orders.copy()
+    in_left = np.empty((n_trees, n), np.int64)
+    tmp = np.empty((n_trees, n), np.int64)
+    frontier = np.empty((n_trees, _FRONTIER), np.int64)
+    base = np.empty((n_trees, _FRONTIER), np.int64)
+    n_front = np.zeros(n_trees, np.int64)
+    for p in prange(n_trees):
+        n_front[p] = _split_top(src[p], work[p], pts[p], tree_at(trees, p), in_left[p], tmp[p],
+                                frontier[p], base[p])
+    for task in prange(n_trees * _FRONTIER):
+        p = task // _FRONTIER
+        t = task % _FRONTIER
+        if t < n_front[p]:
+            _grow(src[p], work[p], pts[p], tree_at(trees, p), in_left[p], tmp[p], frontier[p, t], base[p, t])
+    return pts, trees
 
 
 @njit(cache=True, inline="always")

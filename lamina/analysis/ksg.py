@@ -5,8 +5,8 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import ArrayLike
 
-from ._kdtree import (alloc_trees, bucket_table, build, count_within_sorted, count_within_tree,
-                      kth_neighbour_distances, tree_at)
+from ._kdtree import (bucket_table, build_forest, count_within_sorted, count_within_tree, kth_neighbour_distances,
+                      tree_at)
 from ._parallel import threads_for
 from ._samples import column_argsorts, paired_samples
 from ._special import LN2, digamma
@@ -41,20 +41,6 @@ def prepare_ksg(a: np.ndarray, axis: int, noise: float, rng: np.random.Generator
 
 
 @njit(cache=True, parallel=True)
-def _build_forest(src, orders):
-    """One k-d tree per pair of src (P, n, d); orders (P, d, n) per-column argsorts.
-
-    Returns (points in tree order (P, n, d), trees). ``orders`` is not modified.
-    """
-    n_pairs, n, d = src.shape
-    trees = alloc_trees(n_pairs, n, d)
-    pts = np.empty_like(src)
-    for p in prange(n_pairs):
-        build(src[p], orders[p].copy(), pts[p], tree_at(trees, p))
-    return pts, trees
-
-
-@njit(cache=True, parallel=True)
 def _kth_distances(joint, orders, k):
     """eps (P, n): max-norm distance of every sample to its k-th neighbour, per pair.
 
@@ -62,7 +48,7 @@ def _kth_distances(joint, orders, k):
     pairs both use every core, without nested parallel regions.
     """
     n_pairs, n, _ = joint.shape
-    pts, trees = _build_forest(joint, orders)
+    pts, trees = build_forest(joint, orders)
     eps = np.empty((n_pairs, n))  # original sample order
     n_chunks = (n + CHUNK - 1) // CHUNK
     for t in prange(n_pairs * n_chunks):
@@ -128,7 +114,7 @@ def _psi_sums_sorted(m, order, eps, psi):
 def _psi_sums_tree(m, orders, eps, psi):
     """Per pair, sum_i psi(count_i) for a multi-dimensional marginal m (P, n, dm)."""
     n_pairs, n, _ = m.shape
-    pts, trees = _build_forest(m, orders)
+    pts, trees = build_forest(m, orders)
     n_chunks = (n + CHUNK - 1) // CHUNK
     partial = np.zeros(n_pairs * n_chunks)
     for t in prange(n_pairs * n_chunks):
