@@ -155,11 +155,13 @@ def info_strength(ctx: Context) -> list[Path]:
             _plot_mi(ax, table, "network", net, what, color=c, label=net)
     n_s = table[0]["n_strengths"]
     n_b = table[0]["size"]["n_bins"]
+    # The most each code can carry: latency has one more code ("no packet") than size.
+    ceiling = {"size": np.log2(min(n_s, n_b)), "latency": np.log2(min(n_s, n_b + 1))}
     for ax, what, lab in zip(axes[:2], ("size", "latency"), ("packet size", "latency")):
         layers = sorted({r["layer"] for r in table})
         ax.plot(layers, [max(r[what]["null95"] for r in table if r["layer"] == z) for z in layers],
                 ls="--", color="0.5", lw=0.8, label="shuffle null, 95th pct")
-        ax.axhline(np.log2(min(n_s, n_b)), color="0.7", lw=0.6, ls=":")
+        ax.axhline(ceiling[what], color="0.7", lw=0.6, ls=":")
         ax.set_xlabel("layer (0 = input)")
         ax.set_ylabel(f"MI(strength; {lab}) (bits)")
         ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
@@ -180,8 +182,8 @@ def info_strength(ctx: Context) -> list[Path]:
              f"fraction of the layer) or latency, on {n_b} equal-population response bins ({TRIALS_PER_CELL}+ trials "
              "per strength and bin; latency: alive packets only, 'no packet' as one more bin), quadratic-extrapolation "
              f"bias correction; error bars: 95 % CI, jackknife over seeds; dashed: 95th percentile of a {N_NULL}-shuffle "
-             f"null (largest over networks); dotted: log2({min(n_s, n_b)}) = {np.log2(min(n_s, n_b)):.2f} bits, the "
-             "most these bins can hold. Right: last-layer packet size "
+             f"null (largest over networks); dotted: the most these codes can hold, {ceiling['size']:.2f} bits for size "
+             f"and {ceiling['latency']:.2f} for latency. Right: last-layer packet size "
              "vs input strength (mean ± 95 % CI over seeds)."]
     lines += _mi_lines(table, "network", nets)
     ref = next((n for n in nets if n == "Het"), None)
