@@ -10,7 +10,9 @@ load from other processes hits both sides alike):
 * mi_gcmi on 1 000 000 samples, 1 thread;
 * mi_batch over 7 layers x 16 sweep points (112 pairs of 10 000 samples);
 * first-call time of each public function in a fresh interpreter with an empty
-  NUMBA_CACHE_DIR (compile + run) and again with that cache filled (load + run).
+  NUMBA_CACHE_DIR (compile + run) and again with that cache filled (load + run);
+* with --stages, the median time of each stage of mi_ksg at n = 100 000, on 1 thread and on
+  all threads, timed as ksg_bits runs them.
 """
 from __future__ import annotations
 
@@ -116,6 +118,43 @@ def bench_batch(repeats: int) -> list[tuple[str, str, str]]:
     return rows
 
 
+def bench_ksg_stages(repeats: int) -> list[tuple[str, str, str]]:
+    from lamina.analysis import ksg
+    from lamina.analysis._kdtree import build_forest
+    from lamina.analysis._samples import column_argsorts
+
+    x, y = gaussian(100_000, 0.6, seed=0)
+    rows = []
+    for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+        numba.set_num_threads(threads)
+        acc: dict[str, list[float]] = {}
+        for rep in range(repeats + 1):  # the first round loads the kernels
+            t = [time.perf_counter()]
+            rng = np.random.default_rng(0)
+            xp = ksg.prepare_ksg(x[:, None], 0, ksg.KSG_NOISE, rng)
+            yp = ksg.prepare_ksg(y[:, None], 0, ksg.KSG_NOISE, rng)
+            t.append(time.perf_counter())
+            joint = np.ascontiguousarray(np.concatenate((xp[None], yp[None]), axis=2))
+            orders = column_argsorts(joint)
+            t.append(time.perf_counter())
+            build_forest(joint, orders)
+            t.append(time.perf_counter())
+            eps = ksg._kth_distances(joint, orders, 3)  # builds the tree again, then queries
+            t.append(time.perf_counter())
+            psi = ksg._psi_table(x.size)
+            ksg._marginal_psi_sums(xp[None], orders[:, :1], eps, psi)
+            ksg._marginal_psi_sums(yp[None], orders[:, 1:], eps, psi)
+            t.append(time.perf_counter())
+            if rep:
+                for i, name in enumerate(("standardise + jitter", "column argsorts", "tree build",
+                                          "tree build + k-NN query", "1-D marginal counts (both)")):
+                    acc.setdefault(name, []).append(t[i + 1] - t[i])
+        rows += [(f"mi_ksg stage, n=100 000, {threads} thread(s): {name}", f"{np.median(v) * 1e3:.1f} ms",
+                  f"median of {repeats}") for name, v in acc.items()]
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return rows
+
+
 # Each snippet makes the first call of one public function (small inputs).
 FIRST_CALLS = {
     "mi_ksg": "mi_ksg(x, y)",
@@ -176,9 +215,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-first-calls", action="store_true")
+    parser.add_argument("--stages", action="store_true", help="also time the stages of mi_ksg")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     rows = bench_ksg(args.repeats) + bench_gcmi(args.repeats) + bench_batch(args.repeats)
+    if args.stages:
+        rows += bench_ksg_stages(max(args.repeats, 11))
     if not args.skip_first_calls:
         rows += bench_first_calls()
     print(f"Machine: {machine()}; numba threading layer used: {numba.threading_layer()}")
