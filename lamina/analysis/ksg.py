@@ -40,6 +40,13 @@ def prepare_ksg(a: np.ndarray, axis: int, noise: float, rng: np.random.Generator
     return np.ascontiguousarray(a)
 
 
+@njit(cache=True, inline="always")
+def _task_rows(t, n_chunks, n):
+    """(pair, first row, end row) of parallel task t; tasks are (pair, CHUNK-row chunk) pairs."""
+    q0 = (t % n_chunks) * CHUNK
+    return t // n_chunks, q0, min(n, q0 + CHUNK)
+
+
 @njit(cache=True, parallel=True)
 def _kth_distances(joint, orders, k):
     """eps (P, n): max-norm distance of every sample to its k-th neighbour, per pair.
@@ -52,9 +59,7 @@ def _kth_distances(joint, orders, k):
     eps = np.empty((n_pairs, n))  # original sample order
     n_chunks = (n + CHUNK - 1) // CHUNK
     for t in prange(n_pairs * n_chunks):
-        p = t // n_chunks
-        q0 = (t % n_chunks) * CHUNK
-        q1 = min(n, q0 + CHUNK)
+        p, q0, q1 = _task_rows(t, n_chunks, n)
         buf = np.empty(q1 - q0)
         tree = tree_at(trees, p)
         kth_neighbour_distances(pts[p], tree, k, q0, q1, buf)
@@ -101,9 +106,7 @@ def _psi_sums_sorted(m, order, eps, psi):
     n_chunks = (n + CHUNK - 1) // CHUNK
     partial = np.zeros(n_pairs * n_chunks)
     for t in prange(n_pairs * n_chunks):
-        p = t // n_chunks
-        q0 = (t % n_chunks) * CHUNK
-        q1 = min(n, q0 + CHUNK)
+        p, q0, q1 = _task_rows(t, n_chunks, n)
         counts = np.empty(q1 - q0, np.int64)
         count_within_sorted(vals[p], radii[p], tables[p], los[p], scales[p], q0, q1, counts)
         partial[t] = _psi_sum(counts, psi)
@@ -118,9 +121,7 @@ def _psi_sums_tree(m, orders, eps, psi):
     n_chunks = (n + CHUNK - 1) // CHUNK
     partial = np.zeros(n_pairs * n_chunks)
     for t in prange(n_pairs * n_chunks):
-        p = t // n_chunks
-        q0 = (t % n_chunks) * CHUNK
-        q1 = min(n, q0 + CHUNK)
+        p, q0, q1 = _task_rows(t, n_chunks, n)
         counts = np.empty(q1 - q0, np.int64)
         count_within_tree(pts[p], tree_at(trees, p), eps[p], q0, q1, counts)
         partial[t] = _psi_sum(counts, psi)
