@@ -39,6 +39,5 @@ figures: env
 
 clean:
 	rm -rf results figures .lamina-cache .pytest_cache
-	# numba's on-disk cache: an entry is invalidated only by a change to its own file, not to
-	# an inlined helper in another module, so clear it after editing lamina/analysis.
+	# numba's on-disk cache (lamina.analysis also empties it itself when its sources change)
 	find lamina -name '*.nbi' -delete -o -name '*.nbc' -delete

@@ -2,11 +2,10 @@
 
 Plain numpy arrays in and out; spike times are in ms, rates in Hz, information
 in bits. The heavy kernels are numba functions compiled on first use and cached
-on disk (``cache=True``; set NUMBA_CACHE_DIR to relocate the cache). Numba only
-checks the timestamp of the file that defines a cached function, not of the
-helpers it inlines from other modules: after editing _kdtree.py or _special.py,
-delete the cache (``find lamina -name '*.nb[ic]' -delete``). This package
-deliberately imports neither brian2 nor h5py.
+on disk (``cache=True``; set NUMBA_CACHE_DIR to relocate the cache). The cache is
+emptied whenever any source file of this package changes (``_cache.py``: numba
+alone would keep callers compiled with an old version of a helper from another
+module). This package deliberately imports neither brian2 nor h5py.
 
 Parallel kernels (``mi_batch``, and ``mi_ksg`` / ``mi_gcmi`` on large inputs)
 use numba's thread count (NUMBA_NUM_THREADS); jobs under ~50 000 samples run on
@@ -24,6 +23,10 @@ from .packets import PulsePacket, pulse_packet
 from .rates import population_rate
 from .spectral import LinearFilter, info_rate_coherence, info_rate_shift_null, linear_filter
 from .summary import layer_summary
+from ._cache import check_cache
+from ._kdtree import build_forest as _any_cached_kernel
+
+check_cache(_any_cached_kernel)  # before any kernel loads from the cache
 
 __all__ = [
     "LinearFilter",

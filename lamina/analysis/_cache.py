@@ -1,0 +1,58 @@
+"""Keep numba's on-disk cache of this package consistent as a whole.
+
+Numba invalidates a cached kernel only when the file that *defines* it changes, but the kernels
+here inline helpers from other modules of the package (``_kdtree``, ``_special``): after an edit,
+or a ``git pull`` of an editable install, that touches only a helper, the callers' cache entries
+would go on running the old helper code, silently. So the cache directory is stamped with a
+digest of every source file of the package, and numba's files in it are deleted when the stamp
+differs (numba then recompiles once).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+STAMP = "lamina-analysis-sources.sha256"
+
+
+def sources_digest(package_dir: Path) -> str:
+    """SHA-256 over the names and contents of the package's ``*.py`` files."""
+    h = hashlib.sha256()
+    for f in sorted(Path(package_dir).glob("*.py")):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def purge_if_stale(cache_dir: Path, digest: str) -> bool:
+    """Delete numba's cache files (``*.nbi``, ``*.nbc``) in cache_dir unless it is stamped with
+    digest, then stamp it (atomically). Returns whether files were purged. A cache directory
+    that cannot be written is left alone (numba then compiles in memory)."""
+    cache_dir = Path(cache_dir)
+    stamp = cache_dir / STAMP
+    try:
+        if stamp.read_text() == digest:
+            return False
+    except OSError:
+        pass
+    try:
+        for f in cache_dir.glob("*.nb[ic]"):
+            f.unlink(missing_ok=True)  # numba treats an entry deleted under it as a miss
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cache_dir / f".{STAMP}.{os.getpid()}.tmp"
+        tmp.write_text(digest)
+        tmp.replace(stamp)
+    except OSError:
+        return False
+    return True
+
+
+def check_cache(dispatcher) -> bool:
+    """purge_if_stale for the cache directory numba uses for this package (the package's
+    ``__pycache__``, or a folder under NUMBA_CACHE_DIR), found from one cached kernel."""
+    cache = getattr(dispatcher, "_cache", None)
+    path = getattr(cache, "_cache_path", None)
+    if path is None:  # caching disabled, or numba changed its internals: nothing to keep in step
+        return False
+    return purge_if_stale(Path(path), sources_digest(Path(__file__).parent))
