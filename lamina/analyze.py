@@ -14,6 +14,7 @@ half-written analysis; running twice gives the same numbers (all estimators are 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import h5py
@@ -122,12 +123,27 @@ def format_analysis(per_layer: dict) -> str:
     return "\n".join(lines)
 
 
+def _note_compile(quiet: bool) -> None:
+    """Say why the first analysis after an install or update pauses."""
+    from .analysis import _cache
+
+    if _cache.is_cold() and not quiet:
+        print("lamina: compiling the analysis kernels (first use after an install or update, "
+              "~30 s; cached afterwards)", file=sys.stderr, flush=True)
+
+
 def cli_analyze(args) -> int:
     target = Path(args.target)
     if target.is_dir():
         files = sorted((target / "runs").glob("*.h5")) if (target / "runs").is_dir() else sorted(target.glob("*.h5"))
         if not files:
             raise ConfigError("target", str(target), "a run file or a directory holding run files (none found)")
+    elif target.exists():
+        files = [target]
+    else:
+        raise ConfigError("target", str(target), "an existing run file or sweep directory")
+    _note_compile(args.quiet)
+    if target.is_dir():
         from tqdm.auto import tqdm
 
         for f in tqdm(files, desc="analyze", unit="run", disable=args.quiet):
@@ -135,8 +151,6 @@ def cli_analyze(args) -> int:
         if not args.quiet:
             print(f"analyzed {len(files)} runs in {target}")
         return 0
-    if not target.exists():
-        raise ConfigError("target", str(target), "an existing run file or sweep directory")
     per_layer = analyze_file(target)
     if not args.quiet:
         print(format_analysis(per_layer))

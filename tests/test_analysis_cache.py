@@ -39,3 +39,10 @@ def test_digest_covers_every_source_file(tmp_path):
 def test_package_cache_directory_is_stamped_on_import():
     cache_dir = Path(_kdtree.build_forest._cache._cache_path)
     assert (cache_dir / _cache.STAMP).read_text() == _cache.sources_digest(PACKAGE)
+
+
+def test_cold_cache_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setattr(_cache, "cache_dir", tmp_path)
+    assert _cache.is_cold()
+    (tmp_path / "ksg._psi_table-72.py312.nbi").write_text("index")
+    assert not _cache.is_cold()

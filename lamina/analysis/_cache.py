@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 
 STAMP = "lamina-analysis-sources.sha256"
+# The package's numba cache directory, once check_cache has found it.
+cache_dir: Path | None = None
 
 
 def sources_digest(package_dir: Path) -> str:
@@ -51,8 +53,15 @@ def purge_if_stale(cache_dir: Path, digest: str) -> bool:
 def check_cache(dispatcher) -> bool:
     """purge_if_stale for the cache directory numba uses for this package (the package's
     ``__pycache__``, or a folder under NUMBA_CACHE_DIR), found from one cached kernel."""
+    global cache_dir
     cache = getattr(dispatcher, "_cache", None)
     path = getattr(cache, "_cache_path", None)
     if path is None:  # caching disabled, or numba changed its internals: nothing to keep in step
         return False
-    return purge_if_stale(Path(path), sources_digest(Path(__file__).parent))
+    cache_dir = Path(path)
+    return purge_if_stale(cache_dir, sources_digest(Path(__file__).parent))
+
+
+def is_cold() -> bool:
+    """True when no kernel of the package is cached yet: the first analysis compiles them all."""
+    return cache_dir is not None and not any(cache_dir.glob("*.nbi"))
