@@ -300,9 +300,7 @@ def _knn_rows(pts, tree, k, q0, q1, out, d):
             r = best[k - 1]
             inside = True
             for c in range(d):
-                if pts[q, c] - r < clo[node, c] or pts[q, c] + r > chi[node, c]:
-                    inside = False
-                    break
+                inside &= (pts[q, c] - r >= clo[node, c]) & (pts[q, c] + r <= chi[node, c])
             par = parent[node]
             if inside or par < 0:
                 break
