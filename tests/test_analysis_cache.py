@@ -46,3 +46,10 @@ def test_cold_cache_is_reported(tmp_path, monkeypatch):
     assert _cache.is_cold()
     (tmp_path / "ksg._psi_table-72.py312.nbi").write_text("index")
     assert not _cache.is_cold()
+
+
+def test_digest_ignores_editor_lock_files(tmp_path):
+    (tmp_path / "a.py").write_text("x = 1\n")
+    before = _cache.sources_digest(tmp_path)
+    (tmp_path / ".#a.py").symlink_to(tmp_path / "missing")  # what Emacs leaves while editing
+    assert _cache.sources_digest(tmp_path) == before

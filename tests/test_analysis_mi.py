@@ -180,3 +180,22 @@ def test_input_validation():
         mi_batch(np.zeros((2, 10)), np.zeros((3, 10)))
     with pytest.raises(ValueError):
         lagged_mi(np.zeros(10), np.zeros(10), [0.5])
+
+
+def test_marginal_counts_exact_at_extreme_ranges_and_zero_radius():
+    from lamina.analysis._kdtree import bucket_table, count_within_sorted
+
+    cases = [
+        (np.array([0.0, 1.0, 1.0, 1.0, 2.0]), 0.0),  # r = 0: nothing is strictly closer
+        (np.array([0.0, 1.0, 1.0, 1.0, 2.0]), 1.0),
+        (np.array([-1e308, 0.0, 1e308]), 1.0),  # the range overflows to inf
+        (np.array([0.0] * 5 + [1e-310] * 5), 1e-310),  # a subnormal range
+    ]
+    for vals, r in cases:
+        radii = np.full(vals.size, r)
+        out = np.empty(vals.size, np.int64)
+        table, lo, scale = bucket_table(vals)
+        count_within_sorted(vals, radii, table, lo, scale, 0, vals.size, out)
+        with np.errstate(over="ignore"):  # 1e308 - (-1e308) = inf: not within r, as intended
+            brute = (np.abs(vals[None, :] - vals[:, None]) < radii[:, None]).sum(axis=1)
+        np.testing.assert_array_equal(out, brute)

@@ -6,6 +6,10 @@ or a ``git pull`` of an editable install, that touches only a helper, the caller
 would go on running the old helper code, silently. So the cache directory is stamped with a
 digest of every source file of the package, and numba's files in it are deleted when the stamp
 differs (numba then recompiles once).
+
+Limitation: a process that imported the package *before* a source change (a notebook kernel, a
+dask worker) and compiles a kernel *after* a newer process purged the cache saves code built
+from the old helpers under the new stamp. Restart long-lived processes after updating lamina.
 """
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ def sources_digest(package_dir: Path) -> str:
     """SHA-256 over the names and contents of the package's ``*.py`` files."""
     h = hashlib.sha256()
     for f in sorted(Path(package_dir).glob("*.py")):
+        if f.name.startswith(".") or not f.is_file():  # editor lock files such as .#ksg.py
+            continue
         h.update(f.name.encode())
         h.update(f.read_bytes())
     return h.hexdigest()
@@ -59,7 +65,11 @@ def check_cache(dispatcher) -> bool:
     if path is None:  # caching disabled, or numba changed its internals: nothing to keep in step
         return False
     cache_dir = Path(path)
-    return purge_if_stale(cache_dir, sources_digest(Path(__file__).parent))
+    try:
+        digest = sources_digest(Path(__file__).parent)
+    except OSError:  # a source file vanished while being read: leave the cache alone
+        return False
+    return purge_if_stale(cache_dir, digest)
 
 
 def is_cold() -> bool:

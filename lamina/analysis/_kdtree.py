@@ -9,8 +9,9 @@ marginal space. This module provides both in O(n log n):
   own leaf and climb only until the current k-NN ball fits inside the cell
   already searched. For k = 3 on 2-D data a query climbs ~3 levels and
   computes ~25 distances, instead of descending from the root;
-* range counts: two merge-like sweeps over sorted values for 1-D marginals
-  (the common case) and a top-down tree count for multi-dimensional ones.
+* range counts: for 1-D marginals (the common case) two window-end searches
+  per query in the sorted values, started from an O(n) bucket index; a
+  top-down tree count for multi-dimensional ones.
 
 Small helpers are inlined at numba-IR level (``inline="always"``): as separate
 calls they cost about half of the k-NN query time (measured). Everything is
@@ -44,9 +45,11 @@ _FRONTIER = 16
 def alloc_trees(n_trees, n, d):
     """Arrays for n_trees trees over n points in d dims.
 
-    Every leaf but a lone root holds >= LEAF_SIZE / 2 points, so a subtree of s
-    points has < 4 s / LEAF_SIZE nodes; the subtrees built in parallel each get
-    that many node slots (plus 2) after the <= 2 _FRONTIER serial top nodes.
+    A split node has > LEAF_SIZE points, so every leaf but a lone root holds
+    >= LEAF_SIZE / 2 and a subtree of s points adds <= 4 floor(s / LEAF_SIZE)
+    nodes; each of the <= _FRONTIER subtrees grown in parallel gets that many
+    slots plus 2, after the serially split top (two slots per top leaf and per
+    pending subtree): 4 floor(n / LEAF_SIZE) + 4 _FRONTIER + 1 slots suffice.
     """
     m = 4 * (n // LEAF_SIZE) + 6 * _FRONTIER + 4
     idx = np.empty((n_trees, n), np.int64)
@@ -196,7 +199,8 @@ def build_forest(src, orders):
     ``orders`` (P, d, n) must hold the argsort of every column (numpy's sort is
     several times faster than anything in numba); it is not modified. Returns
     (points in tree order (P, n, d), trees as alloc_trees). Each tree's top
-    levels are split breadth-first until _FRONTIER subtrees are pending; those
+    levels are split breadth-first until more than _FRONTIER / 2 (at most
+    _FRONTIER) subtrees are pending or the tree is finished (tied data); those
     subtrees (of all trees) are then grown in one prange, each in its own block
     of node slots, so one large tree uses every core.
     """
@@ -377,6 +381,18 @@ def count_within_tree(pts, tree, radii, q0, q1, out):
         out[q - q0] = count
 
 
+@njit(cache=True, inline="always")
+def _bucket(t, lo, scale, n):
+    """Bucket of value t, clamped to 0..n; 0 also for NaN (an infinite range times scale 0),
+    which must never reach int()."""
+    f = (t - lo) * scale
+    if not f > 0.0:
+        return 0
+    if f >= n:
+        return n
+    return int(f)
+
+
 @njit(cache=True)
 def bucket_table(vals):
     """Equal-width bucket index over sorted vals: (table, lo, scale) for count_within_sorted.
@@ -390,10 +406,12 @@ def bucket_table(vals):
     lo = vals[0]
     span = vals[n - 1] - lo
     scale = n / span if span > 0 else 0.0
+    if not np.isfinite(scale):  # subnormal span: one bucket; a poor guess only costs steps
+        scale = 0.0
     table = np.empty(n + 1, np.int64)
     b = 0
     for i in range(n):
-        bi = min(int((vals[i] - lo) * scale), n - 1)
+        bi = min(_bucket(vals[i], lo, scale, n), n - 1)
         while b <= bi:
             table[b] = i
             b += 1
@@ -406,13 +424,7 @@ def bucket_table(vals):
 @njit(cache=True, inline="always")
 def _bucket_guess(table, lo, scale, t):
     """A starting index near the position of value t in the sorted array of table."""
-    n = table.size - 1
-    f = (t - lo) * scale
-    if f <= 0.0:
-        return 0
-    if f >= n:
-        return n
-    return table[int(f)]
+    return table[_bucket(t, lo, scale, table.size - 1)]
 
 
 @njit(cache=True, inline="always")
@@ -474,4 +486,4 @@ def count_within_sorted(vals, radii, table, lo, scale, q0, q1, out):
         r = radii[q]
         j = _first_false(vals, v, r, _bucket_guess(table, lo, scale, v + r), True)
         i = _first_false(vals, v, r, _bucket_guess(table, lo, scale, v - r), False)
-        out[q - q0] = j - i
+        out[q - q0] = max(j - i, 0)  # r = 0: the two ends cross over a block of ties
