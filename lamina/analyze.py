@@ -58,14 +58,14 @@ def analyze_arrays(run) -> tuple[dict, dict, dict]:
     if current is not None:
         kw.update(stimulus=np.asarray(current, float), stimulus_dt_ms=float(stim["current_dt_ms"]),
                   mi_bin_ms=MI_BIN_MS)
-    per_layer, params = layer_summary({n: run.spikes[n][0] for n in names},
-                                      {l["name"]: int(l["size"]) for l in run.layers}, duration, **kw)
+    spikes = {n: run.spikes[n][0] for n in names}
+    sizes = {l["name"]: int(l["size"]) for l in run.layers}
+    per_layer, params = layer_summary(spikes, sizes, duration, **kw)
     filters = {}
     if current is not None:
         from .analysis.rates import binned_stimulus_and_rates
 
-        s, rates = binned_stimulus_and_rates(current, kw["stimulus_dt_ms"], {n: run.spikes[n][0] for n in names},
-                                             {l["name"]: int(l["size"]) for l in run.layers}, MI_BIN_MS)
+        s, rates = binned_stimulus_and_rates(current, kw["stimulus_dt_ms"], spikes, sizes, MI_BIN_MS)
         for name, r in rates.items():
             f = linear_filter(s, r, MI_BIN_MS / 1e3)
             filters[name] = {"freq_hz": f.freqs, "gain": f.gain, "phase_rad": f.phase}

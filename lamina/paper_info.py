@@ -109,10 +109,15 @@ def _paired_difference(a: dict, b: dict) -> tuple[float, float]:
     return a["mi"] - b["mi"], jackknife_half(a["loo"] - b["loo"])
 
 
+def _layer_rows(table: list[dict], group: str, name: str) -> list[dict]:
+    """The strength_table rows of one group, in layer order."""
+    return sorted((r for r in table if r[group] == name), key=lambda r: r["layer"])
+
+
 def _mi_lines(table: list[dict], group: str, names: list[str]) -> list[str]:
     lines = []
     for name in names:
-        rows = sorted((r for r in table if r[group] == name), key=lambda r: r["layer"])
+        rows = _layer_rows(table, group, name)
         last = rows[-1]
         lines.append(f"  {name}: MI(strength; size) per layer, bits: " + " ".join(f"{r['size']['mi']:.2f}" for r in rows))
         lines.append("      MI(strength; latency) per layer, bits: " + " ".join(f"{r['latency']['mi']:.2f}" for r in rows))
@@ -124,7 +129,7 @@ def _mi_lines(table: list[dict], group: str, names: list[str]) -> list[str]:
 
 
 def _plot_mi(ax, table: list[dict], group: str, name: str, what: str, **kw) -> None:
-    rows = sorted((r for r in table if r[group] == name), key=lambda r: r["layer"])
+    rows = _layer_rows(table, group, name)
     z = [r["layer"] for r in rows]
     ax.errorbar(z, [r[what]["mi"] for r in rows], yerr=[np.nan_to_num(r[what]["half"]) for r in rows],
                 marker="o", ms=2.5, lw=0.9, capsize=1.2, **kw)
