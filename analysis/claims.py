@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lamina import plots
+from lamina.figures import style as plots
 from lamina.analysis import pulse_packet
-from lamina.paper import Context, ensure_runs, packet_rows, rows_to_frame
+from lamina.figures.context import Context, ensure_runs
+from lamina.figures.packets import packet_rows, rows_to_frame
 
 HET = ["prescott.input", "prescott.int", "prescott.diff", "prescott.int", "prescott.diff", "prescott.int",
        "prescott.diff"]

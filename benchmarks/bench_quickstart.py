@@ -33,7 +33,7 @@ def main() -> None:
     cache = tempfile.mkdtemp(prefix="lamina-bench-")
     os.environ["LAMINA_CACHE"] = cache
     from lamina.config import load_experiment
-    from lamina.simulate import simulate
+    from lamina.simulation import simulate
 
     exp = load_experiment(SPEC)
     n_neurons = sum(l.size for l in exp.layers)
@@ -51,7 +51,7 @@ def main() -> None:
         assert not r.attrs["compiled"]
     # A second process: regenerates code, finds the compiled binary, runs.
     code = ("import time; t=time.perf_counter(); from lamina.config import load_experiment;"
-            "from lamina.simulate import simulate; r=simulate(load_experiment(%r));"
+            "from lamina.simulation import simulate; r=simulate(load_experiment(%r));"
             "print(r.attrs['compiled'], r.attrs['build_time_s'], time.perf_counter()-t)") % str(SPEC)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     loop = statistics.median(loops)

@@ -10,7 +10,7 @@ Public entry points::
 """
 from __future__ import annotations
 
-__version__ = "0.2.0"
+from ._version import __version__
 
 from typing import Any
 
@@ -24,15 +24,15 @@ def __getattr__(name: str) -> Any:
 
         return getattr(config, name)
     if name == "simulate":
-        from .simulate import simulate
+        from .simulation import simulate
 
         return simulate
     if name == "open_sweep":
-        from .sweep_index import open_sweep
+        from .store.sweep_index import open_sweep
 
         return open_sweep
     if name in ("write_run", "open_run"):
-        from . import store
+        from .store import run
 
-        return getattr(store, name)
+        return getattr(run, name)
     raise AttributeError(f"module 'lamina' has no attribute {name!r}")

@@ -1,5 +1,8 @@
 """Cell-type cards: neuron models as data (``models/*.toml``), with named parameter variants.
 
+The shipped cards are package data in ``lamina/data/models/`` (``models/`` at the repository root
+is a symlink to it); ``$LAMINA_MODEL_PATH`` adds folders searched first.
+
 A card holds Brian2 equations, a synaptic-current expression, spike detection, initial values,
 parameters with units and named variants. Adding a cell type means adding a file.
 A cell reference is ``card.variant`` ("prescott.int"), or just the variant when unambiguous.
@@ -13,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import resources
 from .errors import ConfigError
 from .quantities import ParamValue, Quantity, parse_param, parse_quantity, parse_unit
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+# The shipped cards (lamina/data/models); kept as a module constant for compatibility.
+MODELS_DIR: Path = resources.models_dir()
 _CARD_KEYS = {"name", "title", "current_unit", "equations", "synaptic_current", "threshold",
               "reset", "refractory", "initial", "parameters", "variants"}
 
@@ -52,7 +57,7 @@ class CellType:
 
 
 def model_dirs() -> list[Path]:
-    """Where cards are looked up: $LAMINA_MODEL_PATH (os.pathsep-separated), then models/."""
+    """Where cards are looked up: $LAMINA_MODEL_PATH (os.pathsep-separated), then the shipped cards."""
     extra = [Path(p) for p in os.environ.get("LAMINA_MODEL_PATH", "").split(os.pathsep) if p]
     return extra + [MODELS_DIR]
 

@@ -1,12 +1,22 @@
-"""Command line: thin layer over the library. Bad input → one line on stderr, exit status 2."""
+"""Command line: all argument parsing and table printing; the library does the work.
+
+Bad input → one line on stderr naming the field and the value, exit status 2, nothing written;
+a failed run → one line, exit status 1.
+"""
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from .errors import ConfigError, LaminaError
+import numpy as np
+
+from ._version import __version__
+from .errors import BadInput, ConfigError, LaminaError
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -39,7 +49,7 @@ def cmd_validate(args) -> int:
           f"{len(exp.projections)} projections, {float(exp.duration) * 1e3:g} ms at dt "
           f"{float(exp.dt) * 1e3:g} ms, input {exp.input.kind}, backend {exp.backend}")
     if exp.sweep is not None:
-        from .sweep import expand_sweep
+        from .sweep.expand import expand_sweep
 
         points = expand_sweep(exp)
         print(f"  sweep: {len(points)} runs")
@@ -47,28 +57,159 @@ def cmd_validate(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from .sweep import cli_sweep
+    """`lamina sweep`: returns 0 if every run is ok, 1 if any failed."""
+    from .config import load_experiment, parse_set
+    from .store.run import ensure_writable_dir
+    from .store.sweep_index import INDEX_NAME
+    from .sweep import default_workers, expand_sweep, run_sweep
 
-    return cli_sweep(args)
+    overrides: dict[str, Any] = dict(parse_set(s) for s in (args.set or []))
+    if getattr(args, "backend", None):
+        overrides["simulation.backend"] = args.backend
+    if getattr(args, "seed", None) is not None:
+        overrides["simulation.seed"] = args.seed
+    scale = getattr(args, "scale", None)
+    exp = load_experiment(args.spec, overrides, scale=scale) if scale else load_experiment(args.spec, overrides)
+    if exp.sweep is None:
+        raise ConfigError("sweep", None, f"missing [sweep] table in {args.spec} (use `lamina run` for one run)")
+    workers = getattr(args, "workers", None)
+    scheduler = getattr(args, "scheduler", None)
+    if workers is not None and workers < 1:
+        raise ConfigError("--workers", workers, "a positive number of worker processes")
+    if workers is not None and scheduler:
+        raise ConfigError("--workers", workers, "not together with --scheduler (the scheduler's workers run the points)")
+    points = expand_sweep(exp)  # validate everything before starting any process
+    out = Path(args.output) if getattr(args, "output", None) else Path("results") / exp.name
+    ensure_writable_dir(out)
+    quiet = bool(getattr(args, "quiet", False))
+    log_json = bool(getattr(args, "log_json", False))
+
+    def say(msg: str) -> None:
+        if not quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    where = f"scheduler {scheduler}" if scheduler else f"{workers or default_workers()} local worker processes"
+    say(f"lamina: sweep {exp.name}: {len(points)} runs → {out} ({where})")
+    done = [0]
+
+    def on_result(rec: dict) -> None:
+        done[0] += 1
+        if log_json:
+            line = {"event": "run", "point_id": rec["point_id"], "point": rec["point"], "repeat": rec["repeat"],
+                    "values": rec["values"], "seed": rec["seed"], "status": rec["status"],
+                    "error": rec.get("error", ""), "wall_time_s": rec.get("wall_time_s"),
+                    "file": rec.get("file", ""), "compiled": rec.get("compiled"),
+                    "build_time_s": rec.get("build_time_s"), "run_time_s": rec.get("run_time_s"),
+                    "task_s": rec.get("task_s"), "loop_s": rec.get("loop_s"), "binary_s": rec.get("binary_s"),
+                    "write_s": rec.get("write_s"), "host": rec.get("host"), "pid": rec.get("pid")}
+            print(json.dumps(line, default=str), flush=True)
+
+    try:
+        summary = run_sweep(exp, out, workers=workers, scheduler=scheduler, progress=not quiet,
+                            on_result=on_result, spec_path=args.spec, overrides=overrides, log=say, scale=scale)
+    except KeyboardInterrupt:
+        print(f"lamina: sweep interrupted after {done[0]} run(s) finished; the index is saved — "
+              "run the same command again to complete it", file=sys.stderr, flush=True)
+        raise
+    if log_json:
+        print(json.dumps({"event": "summary", "out": str(out), "runs": summary.n_runs,
+                          "skipped": summary.n_skipped, "ok": summary.n_ok, "failed": summary.n_failed,
+                          "wall_s": round(summary.wall_s, 3)}), flush=True)
+    say(f"lamina: {summary.n_ok}/{summary.n_runs} runs ok ({summary.n_skipped} already done), "
+        f"{summary.n_failed} failed, {summary.wall_s:.1f} s → {out / INDEX_NAME}")
+    if summary.failures:
+        print(f"lamina: {summary.n_failed} run(s) failed:", file=sys.stderr)
+        for f in summary.failures:
+            vals = ", ".join(f"{k}={v!r}" for k, v in f["values"].items())
+            print(f"  {f['point_id']} (point {f['point']}, repeat {f['repeat']}, seed {f['seed']}; {vals}): "
+                  f"{f['error'].splitlines()[0] if f['error'] else ''}", file=sys.stderr)
+        print("lamina: run the same command again to retry them", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_figures(args) -> int:
-    from .paper import cli_figures
+    from .figures import Context, figure_recipes, make_figures
 
-    return cli_figures(args)
+    recipes = figure_recipes()
+    ids = list(args.ids or [])
+    if args.all or not ids:
+        ids = list(recipes)
+    unknown = [i for i in ids if i not in recipes]
+    if unknown:
+        raise ConfigError("figures", unknown[0], f"a figure id ({', '.join(recipes)})")
+    if args.scale not in ("small", "paper"):
+        raise ConfigError("--scale", args.scale, "small or paper")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError("--workers", args.workers, "a positive number of worker processes")
+    # One worker process per core unless told otherwise, as `lamina sweep` does.
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    ctx = Context(scale=args.scale, results=Path(args.results), out=Path(args.output), quiet=bool(args.quiet),
+                  workers=workers)
+    for d, name in ((ctx.out, "-o/--output"), (ctx.results, "--results")):
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ConfigError(name, str(d), f"a writable directory ({e.strerror})") from None
+    t0 = time.perf_counter()
+    made = make_figures(ids, ctx)
+    ctx.log(f"lamina: {len(made)} figure(s) in {time.perf_counter() - t0:.0f} s "
+            f"({ctx.simulated} runs simulated, {ctx.reused} reused) → {ctx.out}")
+    if args.quiet:
+        for paths in made.values():
+            print(" ".join(str(p) for p in paths))
+    return 0
+
+
+def _note_compile(quiet: bool) -> None:
+    """Say why the first analysis after an install or update pauses."""
+    from .analysis import _cache
+
+    if _cache.is_cold() and not quiet:
+        print("lamina: compiling the analysis kernels (first use after an install or update, "
+              "~30 s; cached afterwards)", file=sys.stderr, flush=True)
+
 
 
 def cmd_analyze(args) -> int:
-    from .analyze import cli_analyze
+    from .store.results import analyze_file
 
-    return cli_analyze(args)
+    target = Path(args.target)
+    if target.is_dir():
+        files = sorted((target / "runs").glob("*.h5")) if (target / "runs").is_dir() else sorted(target.glob("*.h5"))
+        if not files:
+            raise ConfigError("target", str(target), "a run file or a directory holding run files (none found)")
+    elif target.exists():
+        files = [target]
+    else:
+        raise ConfigError("target", str(target), "an existing run file or sweep directory")
+    _note_compile(args.quiet)
+
+    def one(f: Path) -> dict:
+        try:
+            return analyze_file(f)
+        except (OSError, ValueError, KeyError) as e:
+            raise ConfigError("target", str(f), f"a readable lamina run file ({e})") from None
+
+    if target.is_dir():
+        from tqdm.auto import tqdm
+
+        for f in tqdm(files, desc="analyze", unit="run", disable=args.quiet):
+            one(f)
+        if not args.quiet:
+            print(f"analyzed {len(files)} runs in {target}")
+        return 0
+    per_layer = one(target)
+    if not args.quiet:
+        print(format_analysis(per_layer))
+    return 0
 
 
 def cmd_run(args) -> int:
-    from .figures import raster_and_rates
-    from .report import format_table, layer_rows
-    from .simulate import simulate
-    from .store import ensure_writable_dir, open_run, write_run
+    from .analysis.readout import layer_rows
+    from .figures.raster import raster_and_rates
+    from .simulation import simulate
+    from .store.run import ensure_writable_dir, open_run, write_run
 
     exp, overrides = _load(args)
     out = ensure_writable_dir(Path(args.output or Path("results") / exp.name))
@@ -91,8 +232,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from .report import format_table, layer_rows
-    from .store import open_run
+    from .analysis.readout import layer_rows
+    from .store.run import open_run
 
     try:
         run = open_run(args.result)
@@ -112,9 +253,35 @@ def cmd_info(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+def format_table(rows: list[dict]) -> str:
+    cols = [("layer", "layer", "{}"), ("cell", "cell type", "{}"), ("neurons", "neurons", "{:d}"),
+            ("spikes", "spikes", "{:d}"), ("rate_hz", "rate (Hz)", "{:.2f}"),
+            ("packet_alpha", "packet size", "{:.0f}"), ("packet_sigma_ms", "packet SD (ms)", "{:.2f}"),
+            ("latency_ms", "latency (ms)", "{:.1f}")]
+    cols = [c for c in cols if any(c[0] in r for r in rows)]
+    cells = [[h for _, h, _ in cols]] + [[f.format(r[k]) if k in r else "" for k, _, f in cols] for r in rows]
+    widths = [max(len(row[j]) for row in cells) for j in range(len(cols))]
+    lines = ["  ".join(c.rjust(w) if j > 1 else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths)))
+             for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
 
+
+def format_analysis(per_layer: dict) -> str:
+    cols = [("rate_hz", "rate (Hz)", "{:.2f}"), ("packet_alpha", "packet size", "{:.0f}"),
+            ("packet_sigma", "packet SD (ms)", "{:.2f}"), ("packet_latency", "latency (ms)", "{:.1f}"),
+            ("mi_gcmi_bits", "MI gcmi (bit)", "{:.3f}"), ("mi_ksg_bits", "MI ksg (bit)", "{:.3f}"),
+            ("best_lag_ms", "lag (ms)", "{:.0f}"), ("info_rate_bits_s", "info rate (bit/s)", "{:.1f}")]
+    cols = [c for c in cols if any(np.isfinite(v.get(c[0], np.nan)) for v in per_layer.values())]
+    rows = [["layer"] + [h for _, h, _ in cols]]
+    rows += [[str(k)] + [f.format(v[c]) for c, _, f in cols] for k, v in per_layer.items()]
+    w = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w[j]) if j == 0 else c.rjust(w[j]) for j, c in enumerate(r)) for r in rows]
+    lines.insert(1, "  ".join("-" * x for x in w))
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lamina", description="Deep spiking FFNs with heterogeneous layers.")
     p.add_argument("--version", action="version", version=f"lamina {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -169,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ConfigError as e:
+    except BadInput as e:
         _err(str(e))
         return EXIT_BAD_INPUT
     except LaminaError as e:

@@ -8,8 +8,13 @@ class LaminaError(Exception):
     """Base class; the CLI turns these into a one-line message and exit status 2."""
 
 
-class ConfigError(LaminaError):
-    """A spec, a cell card or a command-line override is invalid."""
+class BadInput(LaminaError):
+    """Something the user gave is unusable; the CLI exits with status 2 and writes nothing."""
+
+
+class ConfigError(BadInput):
+    """A spec, a cell card or a command-line value is invalid (raised where input is judged:
+    lamina.config, lamina.cells, lamina.quantities and lamina.cli)."""
 
     def __init__(self, field: str, value: Any, expected: str):
         self.field, self.value, self.expected = field, value, expected
@@ -19,3 +24,12 @@ class ConfigError(LaminaError):
 
 class SimulationError(LaminaError):
     """The simulation itself failed (compiler error, blow-up, ...)."""
+
+
+class InputError(BadInput):
+    """A path or command-line value turned out unusable while using it (a directory that cannot
+    be written, a file that is not a lamina file, a locked sweep, an unreachable scheduler)."""
+
+    def __init__(self, field: str, value: Any, expected: str):
+        self.field, self.value, self.expected = field, value, expected
+        super().__init__(f"{field} = {str(value)!r}: {expected}")

@@ -75,7 +75,7 @@ def layer_equations(exp: Experiment, layer: LayerSpec) -> str:
 
 def structure_key(exp: Experiment, backend: str) -> str:
     """Hash of everything that is compiled into the program (not the run-time values)."""
-    from . import __version__
+    from ._version import __version__
 
     index = _index(exp)
     parts = {

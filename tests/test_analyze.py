@@ -11,7 +11,7 @@ from conftest import chain_spec
 from lamina.analysis import pulse_packet
 from lamina.cli import main
 from lamina.config import experiment_from_dict
-from lamina.simulate import simulate
+from lamina.simulation import simulate
 from lamina.store import open_run, write_run
 
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import chain_spec
 from lamina.backends import get_backend
 from lamina.config import experiment_from_dict
-from lamina.simulate import simulate
+from lamina.simulation import simulate
 
 pytestmark = pytest.mark.slow
 
@@ -69,12 +69,12 @@ def test_second_process_reuses_compiled_project(first, cache_dir, tmp_path):
 
     exp, _, mtime = first
     code = ("import sys; sys.path.insert(0, 'tests'); from conftest import chain_spec;"
-            "from lamina.config import experiment_from_dict; from lamina.simulate import simulate;"
+            "from lamina.config import experiment_from_dict; from lamina.simulation import simulate;"
             "r = simulate(experiment_from_dict(chain_spec({'simulation.seed': 3})));"
             "print('COMPILED', r.attrs['compiled'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "COMPILED False" in out.stdout
-    from lamina.backends import CppBackend
+    from lamina.backends.standalone import CppBackend
     assert (CppBackend().project_dir(exp) / "main").stat().st_mtime_ns == mtime
 
 

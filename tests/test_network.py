@@ -62,7 +62,7 @@ def test_heun_equals_euler_with_additive_noise():
     noise is additive (sigma * xi does not depend on the state), so 'heun' and 'euler' give the
     same trajectories bit for bit; only dt matters. If a card ever made the noise multiplicative
     this would fail, and the choice of method would start to matter."""
-    from lamina.simulate import simulate
+    from lamina.simulation import simulate
 
     out = {}
     for method in ("heun", "euler"):

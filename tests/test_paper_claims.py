@@ -23,7 +23,7 @@ import pytest
 
 from lamina.analysis import pulse_packet
 from lamina.config import experiment_from_dict
-from lamina.simulate import simulate
+from lamina.simulation import simulate
 
 SIZE = 200
 SEEDS = (1, 2, 3)
@@ -63,7 +63,7 @@ def test_paper_specs_validate_at_both_scales(name):
     """Every experiment spec of paper-spec §4 validates as published and at --scale small, and its
     sweep expands; the small scale keeps the physics (dt, method, mean in-degree 9 where p = 9/size)."""
     from lamina.config import load_experiment
-    from lamina.paper import expand
+    from lamina.store.results import expand
 
     full = load_experiment(SIMS / f"{name}.toml")
     small = load_experiment(SIMS / f"{name}.toml", scale="small")
@@ -77,7 +77,7 @@ def test_paper_specs_validate_at_both_scales(name):
 
 
 def test_network_labels():
-    from lamina.paper import deep_network_label, fly_label
+    from lamina.figures.labels import deep_network_label, fly_label
 
     het = ["prescott.input"] + ["prescott.int", "prescott.diff"] * 3
     assert deep_network_label(het) == "Het"

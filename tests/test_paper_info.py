@@ -1,4 +1,4 @@
-"""The information recipes (lamina.paper_info): the strength-MI pipeline against known answers on
+"""The information recipes (lamina.figures.information, lamina.analysis.strength): the strength-MI pipeline against known answers on
 synthetic trials, the filter tilt on known filters, condition labels, and one real end-to-end run
 of ``lamina figures info_strength`` on a tiny spec."""
 from __future__ import annotations
@@ -10,7 +10,9 @@ import pytest
 from conftest import chain_spec
 from scipy import signal
 
-from lamina.paper_info import (condition_label, gain_tilt, jackknife_half, n_response_bins, strength_mi)
+from lamina.analysis.spectral import gain_tilt
+from lamina.analysis.strength import jackknife_half, n_response_bins, strength_mi
+from lamina.figures.information import condition_label
 
 
 def _trials(n_strengths=8, n_seeds=20):
@@ -109,9 +111,10 @@ def test_info_strength_recipe_end_to_end(tmp_path, cache_dir):
     alive in every trial and its latency is the packet centre, the same for every strength, so
     ~0 bits (inside the null). (At 10 % the packet can fall below the alive threshold, and
     'no packet' is then information about the strength: see strength_mi.)"""
-    from lamina.paper import Context, make_figures
-    from lamina.paper_info import strength_table
-    from lamina.paper import ensure_runs, packet_rows, rows_to_frame
+    from lamina.figures import Context, make_figures
+    from lamina.figures.information import strength_table
+    from lamina.figures.context import ensure_runs
+    from lamina.figures.packets import packet_rows, rows_to_frame
 
     sims = tmp_path / "sims"
     _write_tiny(sims, "info_strength", {"input.alpha": 80, "sweep": {"input.alpha": [40, 80, 120, 160, 0], "seeds": 8,
@@ -141,8 +144,8 @@ def test_diff_layers_undo_int_filtering(tmp_path, cache_dir):
     N = 1000 (5 seeds): Int −0.18 … −0.22, Diff +0.14 … +0.20 per layer; cumulative at layer 4
     Het −0.16, Int-only −0.79. The thresholds (±0.05, 0.2) leave room for the noisier small
     networks (tiny test runs: Int −0.10 … −0.30, Diff +0.10 … +0.18, cumulative gap 0.5)."""
-    from lamina.paper import Context, ensure_runs
-    from lamina.paper_info import layer_filters
+    from lamina.figures.context import Context, ensure_runs
+    from lamina.figures.filters import layer_filters
 
     sims = tmp_path / "sims"
     _write_tiny(sims, "ou_ffn", {
@@ -169,7 +172,7 @@ def test_cli_help_lists_every_figure_id():
     import subprocess
     import sys
 
-    from lamina.paper import figure_recipes
+    from lamina.figures import figure_recipes
 
     out = subprocess.run([sys.executable, "-m", "lamina.cli", "figures", "--help"], capture_output=True, text=True)
     text = " ".join(out.stdout.split())

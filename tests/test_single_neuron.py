@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from lamina.config import experiment_from_dict
-from lamina.simulate import simulate
+from lamina.simulation import simulate
 
 
 def _fi(variants_currents: dict[str, list[float]], duration="300 ms"):

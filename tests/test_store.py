@@ -9,9 +9,10 @@ import pytest
 
 from conftest import chain_spec
 from lamina import store
+import lamina.store.run  # noqa: F401 (store.run._write is patched below)
 from lamina.config import experiment_from_dict
-from lamina.simulate import simulate
-from lamina.store import MAGIC, open_run, write_run
+from lamina.simulation import simulate
+from lamina.store.run import MAGIC, open_run, write_run
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,7 @@ def test_killed_write_leaves_no_partial_file(result, tmp_path, monkeypatch):
     def boom(f, r):
         f.create_group("spikes")
         raise KeyboardInterrupt  # as if killed half-way
-    monkeypatch.setattr(store, "_write", boom)
+    monkeypatch.setattr(store.run, "_write", boom)
     with pytest.raises(KeyboardInterrupt):
         write_run(result, tmp_path)
     assert list(tmp_path.iterdir()) == []

@@ -153,3 +153,15 @@ def linear_filter(
     kernel = np.fft.fftshift(np.fft.irfft(transfer, n=nseg)) / dt
     lags = (np.arange(nseg) - nseg // 2) * dt
     return LinearFilter(freqs, transfer, np.abs(transfer), np.angle(transfer), lags, kernel, coherence.real)
+
+
+TILT_BAND_HZ = (4.0, 60.0)
+
+
+def gain_tilt(freqs: np.ndarray, gain: np.ndarray, band: tuple[float, float] = TILT_BAND_HZ) -> float:
+    """Slope of log10 gain vs log10 frequency over ``band`` (least squares): < 0 low-pass
+    (integrating), > 0 high-pass (differentiating), 0 flat."""
+    keep = (freqs >= band[0]) & (freqs <= band[1]) & (gain > 0)
+    if keep.sum() < 3:
+        return float("nan")
+    return float(np.polyfit(np.log10(freqs[keep]), np.log10(gain[keep]), 1)[0])

@@ -1,4 +1,8 @@
-"""Human-readable per-layer summaries of a run (used by `lamina run` and `lamina info`)."""
+"""Per-layer readout of one run: the numbers ``lamina run`` prints and ``lamina analyze`` stores.
+
+Plain arrays in (layer descriptions, spike times in ms, the stimulus description), plain numbers
+out; no HDF5 (``lamina.store`` reads and writes the files).
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -31,7 +35,7 @@ def baseline_rates(layers: list[dict], spikes: dict, duration_ms: float, stimulu
 def layer_rows(layers: list[dict], spikes: dict, duration_ms: float, stimulus: dict) -> list[dict]:
     """One dict per layer: spikes, mean rate and, for packet inputs, packet size and SD with the
     spontaneous count (measured before the packet) subtracted."""
-    from .analysis import pulse_packet
+    from .packets import pulse_packet
 
     rows = []
     bases = baseline_rates(layers, spikes, duration_ms, stimulus)
@@ -49,15 +53,53 @@ def layer_rows(layers: list[dict], spikes: dict, duration_ms: float, stimulus: d
     return rows
 
 
-def format_table(rows: list[dict]) -> str:
-    cols = [("layer", "layer", "{}"), ("cell", "cell type", "{}"), ("neurons", "neurons", "{:d}"),
-            ("spikes", "spikes", "{:d}"), ("rate_hz", "rate (Hz)", "{:.2f}"),
-            ("packet_alpha", "packet size", "{:.0f}"), ("packet_sigma_ms", "packet SD (ms)", "{:.2f}"),
-            ("latency_ms", "latency (ms)", "{:.1f}")]
-    cols = [c for c in cols if any(c[0] in r for r in rows)]
-    cells = [[h for _, h, _ in cols]] + [[f.format(r[k]) if k in r else "" for k, _, f in cols] for r in rows]
-    widths = [max(len(row[j]) for row in cells) for j in range(len(cols))]
-    lines = ["  ".join(c.rjust(w) if j > 1 else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths)))
-             for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+MI_BIN_MS = 1.0  # rate bin for MI / coherence with continuous inputs
+
+
+def analyze_run(layers: list[dict], spikes: dict[str, tuple[np.ndarray, np.ndarray]], duration_ms: float,
+                stimulus: dict) -> tuple[dict, dict, dict]:
+    """Everything ``lamina analyze`` stores for one run.
+
+    Parameters
+    ----------
+    layers : list of dict
+        ``{"name", "size", ...}`` per layer, in network order.
+    spikes : dict
+        layer name -> (spike times in ms, node ids).
+    duration_ms : float
+        Run duration, ms.
+    stimulus : dict
+        The run's stimulus description (``kind``, packet ``t0_ms`` / ``sigma_ms``, or a
+        ``current`` array with ``current_dt_ms``).
+
+    Returns
+    -------
+    per_layer : dict
+        layer -> {number name: value} (see :func:`lamina.analysis.layer_summary`).
+    params : dict
+        Estimator settings.
+    filters : dict
+        layer -> {"freq_hz", "gain", "phase_rad"} input → layer linear filter (continuous inputs).
+    """
+    from .rates import binned_stimulus_and_rates
+    from .spectral import linear_filter
+    from .summary import layer_summary
+
+    kw: dict = {}
+    bases = baseline_rates(layers, spikes, duration_ms, stimulus)
+    if bases is not None:
+        kw["baseline_rate_hz"] = bases
+    current = stimulus.get("current")
+    if current is not None:
+        kw.update(stimulus=np.asarray(current, float), stimulus_dt_ms=float(stimulus["current_dt_ms"]),
+                  mi_bin_ms=MI_BIN_MS)
+    times = {l["name"]: spikes[l["name"]][0] for l in layers}
+    sizes = {l["name"]: int(l["size"]) for l in layers}
+    per_layer, params = layer_summary(times, sizes, duration_ms, **kw)
+    filters = {}
+    if current is not None:
+        s, rates = binned_stimulus_and_rates(current, kw["stimulus_dt_ms"], times, sizes, MI_BIN_MS)
+        for name, r in rates.items():
+            f = linear_filter(s, r, MI_BIN_MS / 1e3)
+            filters[name] = {"freq_hz": f.freqs, "gain": f.gain, "phase_rad": f.phase}
+    return per_layer, params, filters

@@ -28,9 +28,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import Experiment, apply_overrides, experiment_from_dict
-from .errors import ConfigError
-from .quantities import NUMBER
+from ..config import Experiment, apply_overrides, experiment_from_dict
+from ..errors import ConfigError
+from ..quantities import NUMBER
 
 RESERVED = ("seeds", "zip", "seed_mode")
 SEED_MODES = ("independent", "common")
@@ -88,7 +88,7 @@ def _endpoints(raw: Any, field_: str, n_min: int, n_max: int) -> tuple[list[floa
         elif u != unit:
             if not u or not unit:
                 raise ConfigError(f"{field_}[{k}]", v, f"the same unit as {raw[0]!r}")
-            from .quantities import parse_quantity, parse_unit
+            from ..quantities import parse_quantity, parse_unit
 
             q = parse_quantity(v, f"{field_}[{k}]", parse_unit(unit, f"{field_}[0]"))  # checks dimensions
             x = float(q / parse_unit(unit, f"{field_}[0]"))

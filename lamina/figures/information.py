@@ -5,8 +5,6 @@
   with a shuffle null and a jackknife-over-seeds confidence interval.
 * ``ou_ffn`` / ``figA4``: MI (GCMI, KSG) and coherence information rate between a common OU input
   current and each layer's population rate.
-* ``ou_filters``: per-layer and cumulative linear (Wiener) filters of the OU-driven deep FFNs:
-  does a Diff layer undo an Int layer's filtering?
 """
 from __future__ import annotations
 
@@ -16,75 +14,11 @@ from typing import Callable
 
 import numpy as np
 
-from . import plots
-from .paper import (Context, Run, deep_network_label, dump_rows, ensure_runs, finish_figure, fly_label,
-                    packet_rows, rows_to_frame)
-
-# Response bins of the strength MI: at least TRIALS_PER_CELL trials per stimulus and response bin on
-# average (the regime where the quadratic-extrapolation correction is reliable; with fewer, e.g.
-# 8 bins for 20 trials per strength, its estimates of shuffled data were as large as the observed
-# ones in our checks), at most one bin per strength and at least 2.
-TRIALS_PER_CELL = 4
-N_NULL = 200
-
-
-def n_response_bins(n_strengths: int, trials_per_strength: int) -> int:
-    """Response bins for ``strength_mi``: trials_per_strength // TRIALS_PER_CELL, within [2, n_strengths]."""
-    return int(max(2, min(n_strengths, trials_per_strength // TRIALS_PER_CELL)))
-
-
-# ---------------------------------------------------------------------------------------------
-# MI between a discrete stimulus and a per-trial response
-
-
-def strength_mi(stimulus: np.ndarray, response: np.ndarray, groups: np.ndarray, *,
-                alive: np.ndarray | None = None, n_bins: int | None = None, n_null: int = N_NULL,
-                seed: int = 0) -> dict:
-    """MI (bits) between a discrete stimulus and a scalar response per trial.
-
-    The response is coded by ``n_bins`` (default ``n_response_bins``) equal-population bins (``equal_population_bins``); with
-    ``alive`` given, only alive trials are binned and the others form one extra "no packet" code
-    (their latency is meaningless, but *that* there was no packet is information). The estimate
-    is the plug-in MI with quadratic-extrapolation bias correction (Strong et al. 1998); also
-    returned: the plug-in and Panzeri–Treves values, a shuffle null (95th percentile and p) and
-    the leave-one-group-out (seed) jackknife: ``loo`` values in sorted group order and the 95 %
-    CI half-width t(G-1) * SE_jack.
-    """
-    from .analysis import equal_population_bins, mi_discrete, mi_shuffle_null
-
-    stimulus = np.asarray(stimulus)
-    response = np.asarray(response, dtype=float)
-    _, s, per = np.unique(stimulus, return_inverse=True, return_counts=True)
-    if n_bins is None:
-        n_bins = n_response_bins(per.size, int(per.min()))
-    codes = np.full(response.size, n_bins, np.int64)
-    keep = np.ones(response.size, bool) if alive is None else np.asarray(alive, bool) & np.isfinite(response)
-    if keep.any():
-        codes[keep] = equal_population_bins(response[keep], n_bins)
-
-    def qe(a, b):
-        return mi_discrete(a, b, "qe")
-
-    observed, null, p = mi_shuffle_null(qe, s, codes, n=n_null, seed=seed)
-    labels = np.unique(groups)
-    # leave-one-seed-out values (nan where too few trials are left for an estimate)
-    loo = np.array([qe(s[groups != g], codes[groups != g]) if np.count_nonzero(groups != g) >= 4 else np.nan
-                    for g in labels])
-    return {"mi": observed, "plugin": mi_discrete(s, codes, "none"), "pt": mi_discrete(s, codes, "pt"),
-            "null95": float(np.percentile(null, 95)), "p": p, "loo": loo,
-            "half": jackknife_half(loo), "n_bins": n_bins}
-
-
-def jackknife_half(loo: np.ndarray) -> float:
-    """95 % CI half-width from leave-one-out estimates: t(G-1) * sqrt((G-1)/G * sum (x_i - mean)^2)."""
-    from scipy.stats import t as student_t
-
-    g = loo.size
-    if g < 2 or not np.all(np.isfinite(loo)):
-        return float("nan")
-    se = np.sqrt((g - 1) / g * np.sum((loo - loo.mean()) ** 2))
-    return float(student_t.ppf(0.975, g - 1) * se)
-
+from ..analysis.strength import N_NULL, TRIALS_PER_CELL, jackknife_half, strength_mi
+from . import style as plots
+from .context import Context, Run, dump_rows, ensure_runs, finish_figure
+from .labels import deep_network_label, fly_label
+from .packets import packet_rows, rows_to_frame
 
 def strength_table(df, by: list[str], n_null: int = N_NULL) -> list[dict]:
     """``strength_mi`` of packet size and of latency per group of ``by`` columns and layer."""
@@ -277,7 +211,7 @@ BIN_MS = 1.0
 
 def _ou_signals(r: Run) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
     """(input current at BIN_MS, {layer: population rate Hz at BIN_MS}, bin s), first SKIP_MS dropped."""
-    from .analysis.rates import binned_stimulus_and_rates
+    from ..analysis.rates import binned_stimulus_and_rates
 
     stim, rates = binned_stimulus_and_rates(
         r.data.stimulus["current"], r.data.stimulus["current_dt_ms"],
@@ -289,7 +223,7 @@ def _ou_signals(r: Run) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
 
 def _ou_information(ctx: Context, fig_id: str, spec: str, label: Callable[[list[str]], str], title: str,
                     nperseg: int) -> list[Path]:
-    from .analysis import layer_summary
+    from ..analysis import layer_summary
 
     plt = plots.plt()
     runs = ensure_runs(ctx, fig_id, spec, network_label=label)
@@ -349,93 +283,3 @@ def ou_ffn(ctx: Context) -> list[Path]:
 def figA4(ctx: Context) -> list[Path]:
     return _ou_information(ctx, "figA4", "figA4", fly_label,
                            "fly pathway (ORN → PN → LHN) with a common OU current into the ORNs", nperseg=256)
-
-
-# ---------------------------------------------------------------------------------------------
-# ou_filters: per-layer and cumulative linear filters
-
-TILT_BAND_HZ = (4.0, 60.0)
-
-
-def gain_tilt(freqs: np.ndarray, gain: np.ndarray, band: tuple[float, float] = TILT_BAND_HZ) -> float:
-    """Slope of log10 gain vs log10 frequency over ``band`` (least squares): < 0 low-pass
-    (integrating), > 0 high-pass (differentiating), 0 flat."""
-    keep = (freqs >= band[0]) & (freqs <= band[1]) & (gain > 0)
-    if keep.sum() < 3:
-        return float("nan")
-    return float(np.polyfit(np.log10(freqs[keep]), np.log10(gain[keep]), 1)[0])
-
-
-FILTER_NPERSEG = 256
-
-
-def layer_filters(runs: list[Run], nperseg: int = FILTER_NPERSEG):
-    """Transfer functions of OU-driven runs: (freqs, cumulative, per_layer, cells).
-
-    ``cumulative[network][z]`` lists, per seed, the complex transfer function from the input
-    current to layer z's population rate; ``per_layer[network][z]`` (z >= 1) from layer z-1's rate
-    to layer z's; ``cells[network]`` the cell variant of each layer.
-    """
-    from .analysis import linear_filter
-
-    cum: dict[str, dict[int, list]] = {}
-    step: dict[str, dict[int, list]] = {}
-    cells: dict[str, list[str]] = {}
-    freqs = np.empty(0)
-    for r in runs:
-        stim, rates, dt = _ou_signals(r)
-        names = list(rates)
-        cells[r.network] = [plots.variant(l["cell"]) for l in r.chain]
-        for z, name in enumerate(names):
-            f = linear_filter(stim, rates[name], dt, nperseg=nperseg)
-            freqs = f.freqs
-            cum.setdefault(r.network, {}).setdefault(z, []).append(f.transfer)
-            if z > 0:
-                g = linear_filter(rates[names[z - 1]], rates[name], dt, nperseg=nperseg)
-                step.setdefault(r.network, {}).setdefault(z, []).append(g.transfer)
-    return freqs, cum, step, cells
-
-
-def ou_filters(ctx: Context) -> list[Path]:
-    plt = plots.plt()
-    runs = ensure_runs(ctx, "ou_filters", "ou_ffn")
-    nets = list(dict.fromkeys(r.network for r in runs))
-    nperseg = FILTER_NPERSEG
-    freqs, cum, step, cells = layer_filters(runs, nperseg)
-    band = (freqs > 0) & (freqs <= 150)
-    fig, axes = plt.subplots(len(nets), 4, figsize=(7.5, 1.9 * len(nets) + 0.4), squeeze=False)
-    lines = [f"ou_filters — linear (Wiener) filters of the OU-driven deep FFNs (sims/ou_ffn.toml), {BIN_MS:g} ms "
-             f"bins, Welch segments of {nperseg} bins, first {SKIP_MS:g} ms dropped; transfer functions averaged "
-             "(complex) over seeds. Cumulative: input current → layer z rate (Hz per uA/cm²); per layer: layer z−1 "
-             "rate → layer z rate (Hz/Hz). Tilt = slope of log10 gain vs log10 f over "
-             f"{TILT_BAND_HZ[0]:g}–{TILT_BAND_HZ[1]:g} Hz: negative = low-pass (integrating), positive = high-pass "
-             "(differentiating). Mean ± 95 % CI of the tilt over seeds."]
-    for i, net in enumerate(nets):
-        zs = sorted(cum[net])
-        colors = plt.cm.viridis_r(np.linspace(0.1, 0.95, len(zs)))
-        lines.append(f"  {net} ({' → '.join(c.capitalize() for c in cells[net])}):")
-        for z in zs:
-            h = np.mean(cum[net][z], axis=0)
-            axes[i, 0].loglog(freqs[band], np.abs(h[band]), color=colors[z], lw=0.8, label=f"layer {z}")
-            axes[i, 1].semilogx(freqs[band], np.unwrap(np.angle(h[band])), color=colors[z], lw=0.8)
-            tilts = [gain_tilt(freqs, np.abs(x)) for x in cum[net][z]]
-            text = f"    layer {z} ({cells[net][z]}): cumulative tilt {plots.fmt_ci(tilts, 2)}"
-            if z in step.get(net, {}):
-                hs = np.mean(step[net][z], axis=0)
-                axes[i, 2].loglog(freqs[band], np.abs(hs[band]), color=colors[z], lw=0.8)
-                axes[i, 3].semilogx(freqs[band], np.unwrap(np.angle(hs[band])), color=colors[z], lw=0.8)
-                text += f"; per-layer tilt {plots.fmt_ci([gain_tilt(freqs, np.abs(x)) for x in step[net][z]], 2)}"
-            lines.append(text)
-        axes[i, 0].set_ylabel(f"{net}\ncumulative gain")
-        axes[i, 1].set_ylabel("cumulative phase (rad)")
-        axes[i, 2].set_ylabel("per-layer gain (Hz/Hz)")
-        axes[i, 3].set_ylabel("per-layer phase (rad)")
-    for ax in axes[-1]:
-        ax.set_xlabel("frequency (Hz)")
-    axes[0, 0].legend(frameon=False, fontsize=5)
-    return _finish(ctx, fig, "ou_filters", "Per-layer and cumulative filters: does Diff undo Int's filtering?",
-                   lines, "ou_ffn")
-
-
-FIGURES = {"info_strength": info_strength, "sensitivity": sensitivity, "ou_ffn": ou_ffn, "figA4": figA4,
-           "ou_filters": ou_filters}

@@ -89,7 +89,7 @@ def fmt_ci(values: Iterable[float], digits: int = 2, unit: str = "") -> str:
 def psth(times_ms: np.ndarray, n_neurons: int, t_stop: float, bin_ms: float = 1.0,
          t_start: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Peri-stimulus time histogram as a rate per neuron (Hz): (bin centres ms, rate)."""
-    from .analysis import population_rate
+    from ..analysis import population_rate
 
     return population_rate(times_ms, t_start, t_stop, bin_ms, n_neurons=max(1, int(n_neurons)))
 

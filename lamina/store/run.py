@@ -10,7 +10,12 @@
     /rates/<layer>              float32 Hz per neuron; attrs dt_ms, t0_ms, units = "Hz"
     /stimulus                   attrs describe the input; packet/<layer>/{node_ids,times} or current
     /traces/<layer>/<var>       (neuron, time) state traces when recorded
-    /analysis/...               written by `lamina analyze`
+    /analysis                   attrs: every estimator setting, lamina_version (``lamina analyze``)
+    /analysis/<layer>/<name>    float64 scalars (rate_hz, packet_alpha, packet_sigma, ...), attrs units, method
+    /analysis/<layer>/filter/{freq_hz, gain, phase_rad}   input → layer linear filter (continuous inputs)
+
+This module is the one owner of that layout: everything that reads or writes a run file goes
+through it (the sweep index has its own file, :mod:`lamina.store.sweep_index`).
 """
 from __future__ import annotations
 
@@ -24,9 +29,10 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .simulate import RunResult
+from ..errors import InputError
+from ..simulation import RunResult
 
-MAGIC = 0x0A7A
+MAGIC = 0x0A7A  # in the root attrs of every lamina file (run files and sweep indexes)
 
 
 def _attr(v: Any) -> Any:
@@ -79,8 +85,6 @@ def _write(f: h5py.File, r: RunResult) -> None:
 
 def ensure_writable_dir(path: str | Path, field: str = "-o/--output") -> Path:
     """Create ``path`` if needed and check that files can be written there, before any work."""
-    from .errors import ConfigError
-
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -88,7 +92,7 @@ def ensure_writable_dir(path: str | Path, field: str = "-o/--output") -> Path:
         probe.touch()
         probe.unlink()
     except OSError as e:
-        raise ConfigError(field, str(path), f"a writable directory ({e.strerror})") from None
+        raise InputError(field, path, f"a writable directory ({e.strerror})") from None
     return path
 
 
@@ -149,7 +153,7 @@ class RunData:
 
     def experiment(self):
         """The validated Experiment that produced this run (to re-run it)."""
-        from .config import experiment_from_dict
+        from ..config import experiment_from_dict
 
         return experiment_from_dict(self.config)
 
@@ -180,3 +184,106 @@ def open_run(path: str | Path) -> RunData:
         return RunData(path, attrs, layers, spikes, rates, rate_dt, stimulus,
                        f["config"].attrs["toml"], json.loads(f["config"].attrs["point"]), traces,
                        _read_group(f["analysis"]) if "analysis" in f else {})
+
+
+def _scalar(v: Any) -> Any:
+    if isinstance(v, bytes):
+        return v.decode()
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def read_header(path: str | Path) -> dict | None:
+    """The root attributes and resolved spec (``spec``: TOML text) of a complete run file, or None
+    if ``path`` is not a readable lamina run file. Cheap: reads no datasets."""
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            if int(f.attrs.get("magic", 0)) != MAGIC or not all(k in f for k in ("spikes", "rates", "config")):
+                return None
+            out = {k: _scalar(v) for k, v in f.attrs.items()}
+            out["spec"] = str(f["config"].attrs["toml"])
+            return out
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+
+
+def read_run_status(path: Path, seed: int, structure_key: str | None = None) -> tuple[str, float | None]:
+    """("ok", wall_time_s) for a complete run file with this seed (and, if given, made by the
+    program with this structure key); ("other", None) for a readable run file of another seed or
+    program; ("bad", None) for a file that is not a readable lamina run."""
+    h = read_header(path)
+    if h is None or "seed" not in h:
+        return "bad", None
+    if int(h["seed"]) != int(seed) or (structure_key is not None and h.get("structure_key", "") != structure_key):
+        return "other", None
+    return "ok", float(h.get("wall_time_s", np.nan))
+
+
+#: name -> (units, method) of the per-layer numbers ``lamina analyze`` stores.
+ANALYSIS_META = {
+    "rate_hz": ("Hz per neuron", "spike count / size / duration"),
+    "n_spikes": ("1", "count"), "n_neurons": ("1", "layer size"),
+    "packet_alpha": ("spikes", "pulse_packet: peak of 200-bin histogram, ±window, baseline subtracted"),
+    "packet_sigma": ("ms", "pulse_packet: SD of spikes within ±window of the peak"),
+    "packet_latency": ("ms", "pulse_packet: mean time of spikes within ±window"),
+    "packet_peak_time": ("ms", "pulse_packet: centre of the peak bin"),
+    "packet_n_window": ("spikes", "pulse_packet: raw count in window"),
+    "packet_baseline": ("spikes", "expected background count in window"),
+    "mi_gcmi_bits": ("bits", "Gaussian-copula MI (Ince et al. 2017) at the best lag"),
+    "mi_ksg_bits": ("bits", "KSG algorithm 1 (Kraskov et al. 2004) at the best lag"),
+    "best_lag_ms": ("ms", "lag maximising GCMI, stimulus leading"),
+    "info_rate_bits_s": ("bits/s", "coherence lower bound -∫log2(1-C(f))df minus its shift-null mean"),
+    "info_rate_raw_bits_s": ("bits/s", "coherence lower bound -∫log2(1-C(f))df, not bias-corrected"),
+    "info_rate_null_bits_s": ("bits/s", "mean rate of circularly shifted responses (estimator bias)"),
+}
+
+
+def write_analysis(path: str | Path, per_layer: dict[str, dict[str, float]], params: dict[str, Any],
+                   filters: dict[str, dict[str, np.ndarray]] | None = None) -> None:
+    """Replace the ``/analysis`` group of run file ``path`` (atomically: copy, modify, rename).
+
+    Rebuilt rather than edited in place: deleting a group leaves free space behind, and
+    rebuilding makes a second ``lamina analyze`` give a byte-identical file.
+    """
+    from .._version import __version__
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.analyze.tmp")
+    try:
+        with h5py.File(path, "r", locking=False) as src, h5py.File(tmp, "w", track_order=True) as f:
+            f.attrs.update(dict(src.attrs))
+            for key in src:
+                if key != "analysis":
+                    src.copy(src[key], f, name=key)
+            g = f.create_group("analysis")
+            g.attrs.update(dict(params))
+            g.attrs["lamina_version"] = __version__
+            for layer, numbers in per_layer.items():
+                lg = g.create_group(str(layer))
+                for name, value in numbers.items():
+                    d = lg.create_dataset(name, data=np.float64(value))
+                    units, method = ANALYSIS_META.get(name, ("", ""))
+                    d.attrs.update(units=units, method=method)
+                for name, arr in (filters or {}).get(layer, {}).items():
+                    lg.create_dataset(f"filter/{name}", data=arr)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_analysis_scalars(path: str | Path) -> dict[str, Any]:
+    """``{"<layer>.<name>": value}`` of the scalar numbers under ``/analysis`` ({} if none)."""
+    out: dict[str, Any] = {}
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            if "analysis" not in f:
+                return out
+            for layer, g in f["analysis"].items():
+                if not isinstance(g, h5py.Group):
+                    continue
+                for name, d in g.items():
+                    if isinstance(d, h5py.Dataset) and d.shape == ():
+                        out[f"{layer}.{name}"] = (d.asstr()[()] if h5py.check_string_dtype(d.dtype)
+                                                  else _scalar(d[()]))
+    except OSError:
+        pass
+    return out

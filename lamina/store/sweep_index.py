@@ -31,7 +31,8 @@ from typing import Any, Iterable
 import h5py
 import numpy as np
 
-MAGIC = 0x0A7A
+from .run import MAGIC, read_analysis_scalars, read_run_status  # noqa: F401 (re-exported)
+
 INDEX_NAME = "sweep.h5"
 RUNS_DIR = "runs"
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
@@ -57,7 +58,7 @@ def _numeric_column(values: list) -> tuple[np.ndarray, str] | None:
     unit = parts[0].group(2)
     out = []
     try:
-        from .quantities import parse_quantity, parse_unit
+        from ..quantities import parse_quantity, parse_unit
 
         u = parse_unit(unit, "unit")
         for v, m in zip(values, parts):
@@ -209,21 +210,7 @@ class Sweep:
         return df
 
     def _analysis(self, rel: str) -> dict:
-        out: dict[str, Any] = {}
-        try:
-            with h5py.File(self.directory / rel, "r", locking=False) as f:
-                if "analysis" not in f:
-                    return out
-                for layer, g in f["analysis"].items():
-                    if not isinstance(g, h5py.Group):
-                        continue
-                    for name, d in g.items():
-                        if isinstance(d, h5py.Dataset) and d.shape == ():
-                            v = d.asstr()[()] if h5py.check_string_dtype(d.dtype) else _attr(d[()])
-                            out[f"{layer}.{name}"] = v
-        except OSError:
-            pass
-        return out
+        return read_analysis_scalars(self.directory / rel)
 
     def run_path(self, point_id: str) -> Path:
         cols = self.columns()
@@ -236,7 +223,7 @@ class Sweep:
 
     def run(self, point_id: str):
         """The :class:`lamina.store.RunData` of one run."""
-        from .store import open_run
+        from .run import open_run
 
         return open_run(self.run_path(point_id))
 
@@ -264,23 +251,6 @@ def _toml_value(v: Any) -> str:
 def open_sweep(path: str | Path) -> Sweep:
     """Open a sweep directory (or its sweep.h5) written by `lamina sweep`."""
     return Sweep(path)
-
-
-def read_run_status(path: Path, seed: int, structure_key: str | None = None) -> tuple[str, float | None]:
-    """("ok", wall_time_s) for a complete run file with this seed (and, if given, made by the
-    program with this structure key); ("other", None) for a readable run file of another seed or
-    program; ("bad", None) for a file that is not a readable lamina run."""
-    try:
-        with h5py.File(path, "r", locking=False) as f:
-            if int(f.attrs.get("magic", 0)) != MAGIC or "spikes" not in f or "rates" not in f or "config" not in f:
-                return "bad", None
-            if int(f.attrs["seed"]) != int(seed):
-                return "other", None
-            if structure_key is not None and _attr(f.attrs.get("structure_key", "")) != structure_key:
-                return "other", None
-            return "ok", float(f.attrs.get("wall_time_s", np.nan))
-    except (OSError, KeyError, ValueError, TypeError):
-        return "bad", None
 
 
 def iter_stale_tmp(dirs: Iterable[Path], older_than_s: float) -> Iterable[Path]:

@@ -1,4 +1,7 @@
-"""Run one experiment: backend → plain arrays + provenance (a :class:`RunResult`)."""
+"""Run one experiment: backend → plain arrays + provenance (a :class:`RunResult`).
+
+(Named ``simulation`` so that the public function ``lamina.simulate`` never collides with a module.)
+"""
 from __future__ import annotations
 
 import datetime as _dt
@@ -39,7 +42,7 @@ def simulate(exp: Experiment, backend: str | None = None, point: dict | None = N
     ``progress``: let the compiled program print its progress (every 10 s of wall time)."""
     import brian2
 
-    from . import __version__
+    from ._version import __version__
     from .backends import get_backend
 
     name = backend or exp.backend

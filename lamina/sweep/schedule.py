@@ -19,7 +19,7 @@ structure into $LAMINA_CACHE, copied privately per process, never recompiled per
 Outputs in the sweep directory (default ``results/<name>``):
 
 * ``runs/<run_id>.h5`` — one run file per point × repeat, written atomically by the worker;
-* ``sweep.h5`` — the index (:mod:`lamina.sweep_index`), rewritten atomically as runs finish.
+* ``sweep.h5`` — the index (:mod:`lamina.store.sweep_index`), rewritten atomically as runs finish.
 
 A run is done iff its file exists, is readable, has the expected seed and was made by the same
 compiled model (structure key); a new invocation runs only the others (failed runs included), so
@@ -40,15 +40,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import Experiment, dumps_toml, load_experiment, parse_set
-from .errors import ConfigError
-from .store import ensure_writable_dir
-from .sweep_expand import SweepPoint, derive_seed, expand_sweep, run_id, swept_paths
-from .sweep_index import (INDEX_NAME, RUNS_DIR, Sweep, iter_stale_tmp, open_sweep, read_run_status,
-                          write_index)
+from ..config import Experiment, dumps_toml
+from ..errors import InputError
+from ..store.run import read_run_status
+from ..store.sweep_index import RUNS_DIR, Sweep, iter_stale_tmp, open_sweep, write_index
+from .expand import SweepPoint, derive_seed, expand_sweep, run_id, swept_paths
 
 __all__ = ["expand_sweep", "run_sweep", "open_sweep", "Sweep", "SweepPoint", "SweepSummary",
-           "derive_seed", "run_id", "cli_sweep"]
+           "derive_seed", "run_id", "default_workers"]
 
 INDEX_INTERVAL_S = 2.0  # rewrite sweep.h5 at most this often while runs finish (and at the end)
 _ERROR_MAX = 2000
@@ -107,42 +106,28 @@ def _host() -> str:
 
 
 def _simulate_and_write(task: dict) -> dict:
-    from .config import experiment_from_dict
-    from .simulate import simulate
-    from .store import write_run
+    from ..config import experiment_from_dict
+    from ..store.results import simulate_and_write
 
     t0 = time.perf_counter()
     exp = experiment_from_dict(task["spec"])
-    result = simulate(exp, point=task["values"])
-    loop_s = binary_s = None
-    if result.attrs.get("backend") == "cpp":
-        import brian2
-
-        dev = brian2.get_device()
-        loop_s = getattr(dev, "_last_run_time", None)
-        binary_s = dev.timers.get("run_binary") if isinstance(getattr(dev, "timers", None), dict) else None
-    result.attrs.update({"sweep_name": task["sweep"], "sweep_point_id": task["run_id"],
-                         "sweep_point": task["point"], "sweep_repeat": task["repeat"],
-                         "sweep_host": _host(), "sweep_pid": os.getpid()})
-    if loop_s is not None:
-        result.attrs["sweep_loop_s"] = float(loop_s)
-    if binary_s is not None:
-        result.attrs["sweep_binary_s"] = float(binary_s)
-    t_write = time.perf_counter()
-    path = write_run(result, task["runs_dir"], task.get("filename") or f"{task['run_id']}.h5")
-    a = result.attrs
+    extra = {"sweep_name": task["sweep"], "sweep_point_id": task["run_id"], "sweep_point": task["point"],
+             "sweep_repeat": task["repeat"], "sweep_host": _host(), "sweep_pid": os.getpid()}
+    path, a = simulate_and_write(exp, task["runs_dir"], task.get("filename") or f"{task['run_id']}.h5",
+                                 point=task["values"], attrs=extra)
     return {"file": f"{RUNS_DIR}/{path.name}", "wall_time_s": float(a["wall_time_s"]),
             "compiled": bool(a["compiled"]), "build_time_s": float(a["build_time_s"]),
-            "run_time_s": float(a["run_time_s"]), "loop_s": loop_s, "binary_s": binary_s,
-            "write_s": time.perf_counter() - t_write, "point_s": time.perf_counter() - t0,
-            "structure_key": a["structure_key"]}
+            "run_time_s": float(a["run_time_s"]), "loop_s": float(a["loop_time_s"]),
+            "binary_s": float(a["binary_time_s"]), "write_s": float(a["write_s"]),
+            "point_s": time.perf_counter() - t0, "structure_key": a["structure_key"]}
 
 
 # ---------------------------------------------------------------------------------------------
 # Client side
 
 
-def _default_workers() -> int:
+def default_workers() -> int:
+    """Worker processes by default: one per core this process may use."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover — not Linux
@@ -156,7 +141,7 @@ def _lock(out: Path):
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise ConfigError("-o/--output", str(out), "a sweep directory that no other `lamina sweep` "
+        raise InputError("-o/--output", out, "a sweep directory that no other `lamina sweep` "
                           "is running in right now (it is locked)") from None
     return lock
 
@@ -165,7 +150,7 @@ def _structure_keys(points: list[SweepPoint]) -> dict[str, str]:
     """run_id -> structure key. Computed once per group of points whose specs differ only in
     values that lamina sets at run time (seed, cell parameters, input values other than kind and
     target layers), which makes large sweeps cheap to plan."""
-    from .network import structure_key
+    from ..network import structure_key
 
     memo: dict[str, str] = {}
     out = {}
@@ -197,9 +182,9 @@ def _start_client(workers: int | None, scheduler: str | None, quiet: bool):
         try:
             client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as e:
-            raise ConfigError("--scheduler", scheduler, f"the address of a running Dask scheduler ({e})") from None
+            raise InputError("--scheduler", scheduler, f"the address of a running Dask scheduler ({e})") from None
         return client, None
-    n = workers or _default_workers()
+    n = workers or default_workers()
     # A point that kills its worker process is retried once on another worker, then recorded.
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                            silence_logs=logging.ERROR, host="127.0.0.1",
@@ -285,7 +270,7 @@ def _run_sweep(exp, out, workers, scheduler, client, progress, on_result, spec_p
                 "spec_path": str(Path(spec_path).resolve()) if spec_path else "",
                 "overrides": overrides or {}, "scale": scale or "", "base_seed": exp.seed,
                 "seeds": int(exp.sweep.get("seeds", 1)), "seed_mode": exp.sweep.get("seed_mode", "independent")}
-        from . import __version__
+        from .._version import __version__
 
         meta["lamina_version"] = __version__
         keys = _structure_keys(points)
@@ -417,75 +402,3 @@ def _shutdown(client, cluster) -> None:
     if cluster is not None:
         with contextlib.suppress(Exception):
             cluster.close(timeout=10)
-
-
-# ---------------------------------------------------------------------------------------------
-# Command line
-
-
-def cli_sweep(args) -> int:
-    """`lamina sweep`: returns 0 if every run is ok, 1 if any failed; ConfigError for bad input."""
-    overrides: dict[str, Any] = dict(parse_set(s) for s in (args.set or []))
-    if getattr(args, "backend", None):
-        overrides["simulation.backend"] = args.backend
-    if getattr(args, "seed", None) is not None:
-        overrides["simulation.seed"] = args.seed
-    scale = getattr(args, "scale", None)
-    exp = load_experiment(args.spec, overrides, scale=scale) if scale else load_experiment(args.spec, overrides)
-    if exp.sweep is None:
-        raise ConfigError("sweep", None, f"missing [sweep] table in {args.spec} (use `lamina run` for one run)")
-    workers = getattr(args, "workers", None)
-    scheduler = getattr(args, "scheduler", None)
-    if workers is not None and workers < 1:
-        raise ConfigError("--workers", workers, "a positive number of worker processes")
-    if workers is not None and scheduler:
-        raise ConfigError("--workers", workers, "not together with --scheduler (the scheduler's workers run the points)")
-    points = expand_sweep(exp)  # validate everything before starting any process
-    out = Path(args.output) if getattr(args, "output", None) else Path("results") / exp.name
-    ensure_writable_dir(out)
-    quiet = bool(getattr(args, "quiet", False))
-    log_json = bool(getattr(args, "log_json", False))
-
-    def say(msg: str) -> None:
-        if not quiet:
-            print(msg, file=sys.stderr, flush=True)
-
-    where = f"scheduler {scheduler}" if scheduler else f"{workers or _default_workers()} local worker processes"
-    say(f"lamina: sweep {exp.name}: {len(points)} runs → {out} ({where})")
-    done = [0]
-
-    def on_result(rec: dict) -> None:
-        done[0] += 1
-        if log_json:
-            line = {"event": "run", "point_id": rec["point_id"], "point": rec["point"], "repeat": rec["repeat"],
-                    "values": rec["values"], "seed": rec["seed"], "status": rec["status"],
-                    "error": rec.get("error", ""), "wall_time_s": rec.get("wall_time_s"),
-                    "file": rec.get("file", ""), "compiled": rec.get("compiled"),
-                    "build_time_s": rec.get("build_time_s"), "run_time_s": rec.get("run_time_s"),
-                    "task_s": rec.get("task_s"), "loop_s": rec.get("loop_s"), "binary_s": rec.get("binary_s"),
-                    "write_s": rec.get("write_s"), "host": rec.get("host"), "pid": rec.get("pid")}
-            print(json.dumps(line, default=str), flush=True)
-
-    try:
-        summary = run_sweep(exp, out, workers=workers, scheduler=scheduler, progress=not quiet,
-                            on_result=on_result, spec_path=args.spec, overrides=overrides, log=say, scale=scale)
-    except KeyboardInterrupt:
-        print(f"lamina: sweep interrupted after {done[0]} run(s) finished; the index is saved — "
-              "run the same command again to complete it", file=sys.stderr, flush=True)
-        raise
-    if log_json:
-        print(json.dumps({"event": "summary", "out": str(out), "runs": summary.n_runs,
-                          "skipped": summary.n_skipped, "ok": summary.n_ok, "failed": summary.n_failed,
-                          "wall_s": round(summary.wall_s, 3)}), flush=True)
-    say(f"lamina: {summary.n_ok}/{summary.n_runs} runs ok ({summary.n_skipped} already done), "
-        f"{summary.n_failed} failed, {summary.wall_s:.1f} s → {out / INDEX_NAME}")
-    if summary.failures:
-        print(f"lamina: {summary.n_failed} run(s) failed:", file=sys.stderr)
-        for f in summary.failures:
-            vals = ", ".join(f"{k}={v!r}" for k, v in f["values"].items())
-            print(f"  {f['point_id']} (point {f['point']}, repeat {f['repeat']}, seed {f['seed']}; {vals}): "
-                  f"{f['error'].splitlines()[0] if f['error'] else ''}", file=sys.stderr)
-        print("lamina: run the same command again to retry them", file=sys.stderr)
-        return 1
-    return 0
-

@@ -1,0 +1,178 @@
+"""Standalone devices: generate a program once per structure, run it many times.
+
+:class:`StandaloneBackend` holds the compile-once / run-many recipe shared by every standalone
+device: a cache directory keyed by the structure key, a file lock so that one process compiles
+while the others wait, a private copy of the project per process (Brian2 writes run_args files
+into the project, so processes must not share one), per-run values as ``run_args`` and a per-run
+seed without recompiling. A subclass names its Brian2 device, its preferences and its seed code.
+"""
+from __future__ import annotations
+
+import atexit
+import contextlib
+import gc
+import io
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import brian2 as b2
+import numpy as np
+
+from ..config import Experiment
+from ..errors import SimulationError
+from ..network import Built, build
+from .base import Backend, default_cache_dir, stimulus_quantity, with_dim
+
+
+class StandaloneBackend(Backend):
+    """The shared recipe of standalone devices (see the module docstring)."""
+
+    device_name: ClassVar[str] = ""
+    #: C++ inserted at the top of main(): re-seeds the device's generators from $LAMINA_SEED.
+    seed_code: ClassVar[str] = ""
+
+    def __init__(self, cache_dir: str | Path | None = None):
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self._key: str | None = None
+        self._built: Built | None = None
+        self._project: Path | None = None
+        self._runs = 0
+        self._private_dirs: set[Path] = set()
+        from brian2.devices.device import all_devices
+
+        self._device = all_devices[self.device_name]
+
+    def configure(self) -> None:
+        """Set this device's Brian2 preferences (called before every build)."""
+
+    @staticmethod
+    def _remove_stale_copies(shared: Path) -> None:
+        """Private copies of processes on this host that died without cleaning up (SIGKILL)."""
+        work, host = shared.with_name(shared.name + ".work"), socket.gethostname()
+        for d in work.glob(f"{host}-*") if work.is_dir() else ():
+            try:
+                pid = int(d.name.rsplit("-", 1)[1])
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                shutil.rmtree(d, ignore_errors=True)
+            except (ValueError, PermissionError):
+                continue
+
+    def project_dir(self, exp: Experiment) -> Path:
+        """The shared, compiled copy of this structure's project."""
+        return self.cache_dir / self.name / self.key(exp)
+
+    def prepare(self, exp: Experiment, device_seed: int) -> tuple[Built, dict[str, Any]]:
+        if self.key(exp) == self._key and self._built is not None:
+            return self._built, {"compiled": False, "build_s": 0.0}
+        return self._built_for(exp)
+
+    def _built_for(self, exp: Experiment) -> tuple[Built, dict[str, Any]]:
+        """Generate code and make sure a compiled program exists, compiling only if no process
+        compiled this structure before."""
+        from filelock import FileLock
+
+        key = self.key(exp)
+        shared = self.project_dir(exp)
+        private = shared.with_name(f"{key}.work") / f"{socket.gethostname()}-{os.getpid()}"
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        # Brian2 suffixes auto-generated object names (_1, _2 …) while older objects are alive;
+        # drop them so generated code, and hence the compiled program, is the same in every process.
+        self._built = None
+        gc.collect()
+        # Always the standalone device itself: a runtime run in between makes it not the current
+        # one. Activate, reinit, activate: Brian2's first activation in a process queues a
+        # defaultclock assignment that later ones do not, and main.cpp must be the same in a fresh
+        # process and after a switch of structure, or the program would be recompiled.
+        b2.set_device(self.device_name, build_on_run=False)
+        self._device.reinit()
+        b2.set_device(self.device_name, build_on_run=False)
+        self._remove_stale_copies(shared)
+        self.configure()
+        if self.seed_code:
+            self._device.insert_code("main", self.seed_code)
+        built = build(exp)
+        built.network.run(exp.duration, namespace={}, report="text", report_period=10 * b2.second)
+        log = io.StringIO()
+        # The lock makes a second process wait for the first compile instead of repeating it.
+        with FileLock(str(shared) + ".lock"):
+            before = (shared / "main").stat().st_mtime_ns if (shared / "main").exists() else None
+            if before is not None and not (private / "main").exists():
+                # copy2 keeps mtimes: Brian2 does not rewrite identical generated files, so
+                # `make` finds nothing to do in the copy.
+                shutil.copytree(shared, private, copy_function=shutil.copy2, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("results"))
+            private.mkdir(parents=True, exist_ok=True)
+            try:
+                with contextlib.redirect_stdout(log):
+                    self._device.build(directory=str(private), compile=True, run=False, with_output=False)
+            except Exception as e:  # compiler errors: keep the message, not Brian's traceback
+                raise SimulationError(f"building the {self.name} program in {private} failed: {e}") from e
+            after = (private / "main").stat().st_mtime_ns
+            compiled = before is None or after != before
+            if compiled:  # publish for other processes: copy, then rename into place
+                tmp = shared.with_name(f".{key}.{os.getpid()}.tmp")
+                shutil.copytree(private, tmp, copy_function=shutil.copy2, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("results"))
+                if shared.exists():
+                    shutil.rmtree(shared)
+                tmp.rename(shared)
+        if private not in self._private_dirs:  # the private copy goes when the process ends
+            atexit.register(shutil.rmtree, private, True)
+            self._private_dirs.add(private)
+        self._key, self._built, self._project = key, built, private
+        return built, {"compiled": compiled, "build_s": time.perf_counter() - t0}
+
+    def run_args(self, exp: Experiment, built: Built, values: dict[tuple[int, str], np.ndarray],
+                 current: np.ndarray | None) -> dict[Any, Any]:
+        """Brian2 ``run_args`` for these run-time values."""
+        args: dict[Any, Any] = {getattr(built.groups[layer], var): with_dim(built.groups[layer], var, arr)
+                                for (layer, var), arr in values.items()}
+        if current is not None:
+            args[built.stim_array] = stimulus_quantity(exp, current)
+        return args
+
+    def execute(self, exp: Experiment, built: Built, values: dict[tuple[int, str], np.ndarray],
+                current: np.ndarray | None, device_seed: int, progress: bool) -> dict[str, float]:
+        self._runs += 1
+        rel = f"results/{os.getpid()}_{self._runs}"
+        self._results = self._project / rel
+        os.environ["LAMINA_SEED"] = str(device_seed)
+        t0 = time.perf_counter()
+        try:
+            self._device.run(directory=str(self._project), results_directory=rel, with_output=progress,
+                             run_args=self.run_args(exp, built, values, current))
+        except RuntimeError as e:
+            raise SimulationError(f"the simulation binary failed ({e})") from e
+        run_s = time.perf_counter() - t0
+        return {"run_s": run_s, "binary_s": float(self._device.timers.get("run_binary", run_s)),
+                # the simulation loop alone, as timed inside the program
+                "loop_s": float(getattr(self._device, "_last_run_time", None) or run_s)}
+
+    def finish(self, built: Built) -> None:
+        shutil.rmtree(self._results, ignore_errors=True)
+        # run_args arrays are written into static_arrays/ under content hashes; drop ours.
+        self._device.delete(code=False, data=False, run_args=True, directory=False, force=True)
+
+
+class CppBackend(StandaloneBackend):
+    """C++ standalone (``cpp_standalone``), one thread per process."""
+
+    name = "cpp"
+    device_name = "cpp_standalone"
+    seed_code = """
+{   // lamina: per-run seed without recompiling (see lamina/backends/standalone.py)
+    const char* _lamina_seed = getenv("LAMINA_SEED");
+    unsigned long _s = _lamina_seed ? strtoul(_lamina_seed, NULL, 10) : 0UL;
+    for (size_t _i = 0; _i < brian::_random_generators.size(); _i++)
+        brian::_random_generators[_i].seed(_s + 7919UL * _i);
+}
+"""
+
+    def configure(self) -> None:
+        b2.prefs.devices.cpp_standalone.openmp_threads = 0  # 2 single-thread runs beat 1×2 threads here
