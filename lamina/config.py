@@ -24,7 +24,8 @@ __all__ = ["Experiment", "LayerSpec", "Projection", "InputSpec", "RecordSpec", "
            "load_experiment", "experiment_from_dict", "apply_overrides", "dumps_toml"]
 
 METHODS = ("heun", "euler", "milstein")
-BACKENDS = ("cpp", "runtime")
+BACKENDS = ("cpp", "runtime", "cuda", "auto")
+PRECISIONS = ("double", "single")
 INPUT_KINDS = {  # kind -> {param: (dimension kind, required default or None)}
     "none": {},
     "pulse_packet": {"alpha": ("count", None), "sigma": ("time", None), "t0": ("time", None),
@@ -36,7 +37,7 @@ INPUT_KINDS = {  # kind -> {param: (dimension kind, required default or None)}
                       "tau_rise": ("time", None), "tau_decay": ("time", None)},
 }
 _TOP = {"name", "description", "simulation", "network", "cells", "input", "record", "sweep", "scales", "scale"}
-_SIM = {"duration", "dt", "method", "backend", "seed"}
+_SIM = {"duration", "dt", "method", "backend", "seed", "precision"}
 _NET = {"layers", "size", "connection", "inhibition"}
 _LAYER = {"cell", "name", "size", "params"}
 _CONN = {"rule", "p", "in_degree", "delay"}
@@ -92,6 +93,7 @@ class Experiment:
     record: RecordSpec
     spec: dict  # the resolved spec (defaults filled in), written to every result as TOML
     sweep: dict | None = None
+    precision: str = "double"  # floating point of the state variables: "double" or "single"
 
     def layer(self, name: str) -> LayerSpec:
         return next(l for l in self.layers if l.name == name)
@@ -293,6 +295,9 @@ def experiment_from_dict(raw: dict) -> Experiment:
     backend = sim.setdefault("backend", "cpp")
     if backend not in BACKENDS:
         raise ConfigError("simulation.backend", backend, f"one of {', '.join(BACKENDS)}")
+    precision = sim.get("precision", "double")
+    if precision not in PRECISIONS:
+        raise ConfigError("simulation.precision", precision, f"one of {', '.join(PRECISIONS)}")
     seed = sim.setdefault("seed", 1)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise ConfigError("simulation.seed", seed, "an integer in [0, 2**32)")
@@ -354,7 +359,7 @@ def experiment_from_dict(raw: dict) -> Experiment:
     if sweep is not None and not isinstance(sweep, dict):
         raise ConfigError("sweep", sweep, "a table")
     return Experiment(name, duration, dt, method, backend, seed, tuple(layers), tuple(projections),
-                      inp, rec, spec, sweep)
+                      inp, rec, spec, sweep, precision)
 
 
 def _input(spec: dict, layers: list[LayerSpec], duration: Quantity, dt: Quantity) -> InputSpec:
