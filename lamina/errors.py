@@ -33,3 +33,7 @@ class InputError(BadInput):
     def __init__(self, field: str, value: Any, expected: str):
         self.field, self.value, self.expected = field, value, expected
         super().__init__(f"{field} = {str(value)!r}: {expected}")
+
+
+class BackendUnavailable(LaminaError):
+    """The chosen backend cannot run here (brian2cuda, nvcc or a GPU missing); says how to fix it."""

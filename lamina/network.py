@@ -1,23 +1,33 @@
-"""Experiment → Brian2 objects (one NeuronGroup per layer, synapses, input, monitors).
+"""Experiment → Brian2 objects, laid out for devices: one NeuronGroup per cell card.
 
-Knows no device. Everything a sweep may vary is a model variable set at run time
-(:func:`run_values`); everything else is *structure* and goes into :func:`structure_key`,
-which decides when a compiled program can be reused.
+Knows no device. All layers that share a cell card — and all ``batch`` replicas of the network —
+live in one NeuronGroup; a layer of a replica is an index range of its group (layer-major: the
+replicas of one layer are contiguous), and every per-layer value is a per-neuron variable. One
+Synapses object per pathway kind (pre group, post group, excitatory/inhibitory, rule, delay),
+connected by generator syntax restricted to each pre neuron's target range, so creating the
+synapses costs O(synapses), never O(pre × post), and no synapse joins two replicas. One spike
+monitor per group; per-layer rates are counted from its spikes.
+
+Everything a sweep may vary is a model variable set at run time (:func:`run_values`); everything
+else is *structure* and goes into :func:`structure_key`, which decides when a compiled program
+can be reused.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import brian2 as b2
 import numpy as np
 from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions, get_unit
 
-from .config import Experiment, LayerSpec
+from .config import Experiment
 from .quantities import param_values
-from .stimulus import Stimulus
+from .stimulus import NO_KICK, Stimulus
+
+LAYOUT = 2  # bump when the generated network changes shape (part of the structure key)
 
 SYNAPSE_EQS = """
 dx_e/dt = -x_e/tau_rise : 1
@@ -27,6 +37,7 @@ SYNAPSE_INH_EQS = """
 dx_i/dt = -x_i/tau_rise : 1
 dy_i/dt = -y_i/tau_decay + x_i/tau_rise : 1
 """
+CURRENT_INPUTS = ("ou", "step", "current_pulse")
 
 
 def _unit_str(q: Any) -> str:
@@ -34,21 +45,77 @@ def _unit_str(q: Any) -> str:
     return "1" if dim is DIMENSIONLESS else repr(get_unit(dim))
 
 
-def _index(exp: Experiment) -> dict[str, int]:
-    # Brian2 objects are named by layer position, not by the user's layer names or cell
-    # variants: Het, Diff-only and Int-only chains of the same sizes then share one program.
-    return {l.name: z for z, l in enumerate(exp.layers)}
+@dataclass(frozen=True)
+class Slot:
+    """Where one layer of one replica lives: group ``group``, neurons [start, start + size)."""
+
+    group: int
+    start: int
+    size: int
+
+
+@dataclass
+class Layout:
+    """The index arithmetic of a batch of ``batch`` replicas of one experiment's structure.
+
+    Groups are numbered by first appearance of their cell card in the layer list; inside a group,
+    layers follow in network order and each layer holds its ``batch`` replicas one after another.
+    """
+
+    batch: int
+    cards: list[str]  # group -> card name
+    layer_group: list[int]  # layer position -> group
+    layer_base: list[int]  # layer position -> first neuron of replica 0 in its group
+    sizes: list[int]  # layer position -> neurons per replica
+    group_size: list[int]
+
+    @classmethod
+    def of(cls, exp: Experiment, batch: int = 1) -> "Layout":
+        cards: list[str] = []
+        layer_group, layer_base, sizes = [], [], []
+        fill: list[int] = []
+        for layer in exp.layers:
+            name = layer.cell.card.name
+            if name not in cards:
+                cards.append(name)
+                fill.append(0)
+            g = cards.index(name)
+            layer_group.append(g)
+            layer_base.append(fill[g])
+            sizes.append(layer.size)
+            fill[g] += batch * layer.size
+        return cls(batch, cards, layer_group, layer_base, sizes, fill)
+
+    def slot(self, layer: int, replica: int = 0) -> Slot:
+        size = self.sizes[layer]
+        return Slot(self.layer_group[layer], self.layer_base[layer] + replica * size, size)
+
+    def layers_of(self, group: int) -> list[int]:
+        return [z for z, g in enumerate(self.layer_group) if g == group]
+
+    def owner(self, group: int) -> np.ndarray:
+        """Per neuron of ``group``: its (layer position × batch + replica), for splitting spikes."""
+        out = np.empty(self.group_size[group], np.int64)
+        for z in self.layers_of(group):
+            for r in range(self.batch):
+                s = self.slot(z, r)
+                out[s.start:s.start + s.size] = z * self.batch + r
+        return out
 
 
 @dataclass
 class Built:
+    """The Brian2 objects of a batch, and the layout that maps layers and replicas into them."""
+
     network: b2.Network
-    # All keyed by layer position: a compiled program is reused by experiments of the same
-    # structure whose layers have other names.
-    groups: dict[int, b2.NeuronGroup]
-    spikes: dict[int, b2.SpikeMonitor] = field(default_factory=dict)
-    rates: dict[int, b2.PopulationRateMonitor] = field(default_factory=dict)
-    traces: dict[int, b2.StateMonitor] = field(default_factory=dict)
+    layout: Layout
+    groups: dict[int, b2.NeuronGroup]  # by group index
+    # (object, projection indices, first post neuron of its target): one object per pathway kind
+    synapses: list[tuple[b2.Synapses, list[int], int]] = field(default_factory=list)
+    spikes: dict[int, b2.SpikeMonitor] = field(default_factory=dict)  # by group
+    rates: dict[tuple[int, int], b2.PopulationRateMonitor] = field(default_factory=dict)  # (layer, replica)
+    traces: dict[int, b2.StateMonitor] = field(default_factory=dict)  # by group
+    trace_index: dict[int, np.ndarray] = field(default_factory=dict)  # group -> recorded neuron ids
     stim_array: b2.TimedArray | None = None
 
 
@@ -56,33 +123,78 @@ def _receives_inhibition(exp: Experiment, layer: str) -> bool:
     return any(p.post == layer and p.kind == "inh" for p in exp.projections)
 
 
-def layer_equations(exp: Experiment, layer: LayerSpec) -> str:
-    card = layer.cell.card
+def _group_features(exp: Experiment, layout: Layout, group: int) -> tuple[bool, bool, bool]:
+    """(receives inhibition, gets the stimulus current, gets the packet kick) — a group has the
+    equations of a feature if any of its layers needs it; the others set its values to zero."""
+    names = [exp.layers[z].name for z in layout.layers_of(group)]
+    inh = any(_receives_inhibition(exp, n) for n in names)
+    targets = any(n in exp.input.layers for n in names)
+    return inh, targets and exp.input.kind in CURRENT_INPUTS, targets and exp.input.kind == "pulse_packet"
+
+
+def _pathways(exp: Experiment, layout: Layout) -> list[tuple[tuple, list[int]]]:
+    """Projections grouped into Synapses objects: rule p by (pre group, post group, kind, delay),
+    each pre layer at most once per object (a pre neuron has one target range per object).
+    Fixed in-degree projections get one object each: Brian2's generator over pre neurons cannot
+    take bounds that depend on the post neuron, so the source range is an offset of constants."""
+    objects: list[tuple[tuple, list[int]]] = []
+    for k, p in enumerate(exp.projections):
+        zi, zj = _pos(exp, p.pre), _pos(exp, p.post)
+        kind = (layout.layer_group[zi], layout.layer_group[zj], p.kind, p.rule, float(p.delay))
+        if p.rule != "p":
+            objects.append((kind, [k]))
+            continue
+        for key, members in objects:
+            if key == kind and zi not in {_pos(exp, exp.projections[m].pre) for m in members}:
+                members.append(k)
+                break
+        else:
+            objects.append((kind, [k]))
+    return objects
+
+
+def _pos(exp: Experiment, name: str) -> int:
+    return next(z for z, l in enumerate(exp.layers) if l.name == name)
+
+
+def group_equations(exp: Experiment, layout: Layout, group: int, n_pathways: int) -> str:
+    """The equations of one group: the card's, the synaptic gates, the input terms its layers
+    need, one per-neuron variable per card parameter and the connectivity ranges."""
+    z0 = layout.layers_of(group)[0]
+    card = exp.layers[z0].cell.card
     cu = _unit_str(card.current_unit)
-    stim = layer.name in exp.input.layers
-    lines = [card.equations.strip(), SYNAPSE_EQS.strip(),
-             SYNAPSE_INH_EQS.strip() if _receives_inhibition(exp, layer.name) else "y_i = 0 : 1",
+    inh, current, kick = _group_features(exp, layout, group)
+    lines = [card.equations.strip(), SYNAPSE_EQS.strip(), SYNAPSE_INH_EQS.strip() if inh else "y_i = 0 : 1",
              f"I_syn = {card.synaptic_current} : {cu}"]
-    if stim and exp.input.kind in ("ou", "step", "current_pulse"):
-        lines += [f"I_ext = I_bias + stim_gain*I_stim(t) : {cu}", "stim_gain : 1 (constant)"]
+    if current:
+        lines += [f"I_ext = I_bias + stim_gain*I_stim(t, stim_col) : {cu}", "stim_gain : 1 (constant)",
+                  "stim_col : integer (constant)"]
     else:
         lines.append(f"I_ext = I_bias : {cu}")
-    if stim and exp.input.kind == "pulse_packet":
+    if kick:
         lines += ["kick_step : integer (constant)", "kick_v : volt (constant)"]
     lines += [f"{k} : {_unit_str(v)} (constant)" for k, v in card.parameters.items()]
+    # connectivity: per pathway object, this neuron's target (or source) range and p / in-degree
+    for s in range(n_pathways):
+        lines += [f"lo{s} : integer (constant)", f"hi{s} : integer (constant)", f"k{s} : 1 (constant)"]
     return "\n".join(lines)
 
 
-def structure_key(exp: Experiment, backend: str) -> str:
-    """Hash of everything that is compiled into the program (not the run-time values)."""
+def structure_key(exp: Experiment, backend: str, batch: int = 1, extra: Sequence[Any] = ()) -> str:
+    """Hash of everything that is compiled into the program (not the run-time values).
+
+    ``extra``: what the backend adds (device, GPU compute capability, precision ...)."""
     from ._version import __version__
 
-    index = _index(exp)
+    index = {l.name: z for z, l in enumerate(exp.layers)}
     parts = {
-        "lamina": __version__, "brian2": b2.__version__, "backend": backend,
-        "dt": float(exp.dt), "n_steps": exp.n_steps, "method": exp.method,
-        "layers": [(l.size, l.name in exp.input.layers, layer_equations(exp, l), l.cell.card.threshold,
-                    l.cell.card.reset, l.cell.card.refractory,
+        "lamina": __version__, "brian2": b2.__version__, "backend": backend, "layout": LAYOUT, "batch": int(batch),
+        "extra": list(extra), "dt": float(exp.dt), "n_steps": exp.n_steps, "method": exp.method,
+        # Layers by position and card, not by name or variant: Het, Diff-only and Int-only chains of
+        # the same sizes share one program.
+        "layers": [(l.size, l.name in exp.input.layers, _receives_inhibition(exp, l.name), l.cell.card.name,
+                    l.cell.card.equations, l.cell.card.synaptic_current, l.cell.card.threshold,
+                    l.cell.card.reset, l.cell.card.refractory, sorted(l.cell.card.parameters),
                     sorted((k, float(v)) for k, v in l.cell.card.initial.items())) for l in exp.layers],
         "projections": [(index[p.pre], index[p.post], p.kind, p.rule, p.value, float(p.delay)) for p in exp.projections],
         "input": exp.input.kind,
@@ -91,68 +203,155 @@ def structure_key(exp: Experiment, backend: str) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def build(exp: Experiment) -> Built:
-    """Create the Brian2 objects for ``exp`` (in the currently active device)."""
-    clock = b2.Clock(exp.dt, name="lamina_clock")  # one clock: the standalone loop stays simple
+def _connectivity(exp: Experiment, layout: Layout, members: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lo, hi, p) per pre neuron of one rule-p pathway object: the range of post neurons it may
+    connect to (its target layer in its own replica; empty for layers without a target) and p."""
+    n = layout.group_size[layout.layer_group[_pos(exp, exp.projections[members[0]].pre)]]
+    lo, hi, k = np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n)
+    for m in members:
+        proj = exp.projections[m]
+        zi, zj = _pos(exp, proj.pre), _pos(exp, proj.post)
+        for r in range(layout.batch):
+            a, b = layout.slot(zi, r), layout.slot(zj, r)
+            lo[a.start:a.start + a.size] = b.start
+            hi[a.start:a.start + a.size] = b.start + b.size
+            k[a.start:a.start + a.size] = proj.value
+    return lo, hi, k
+
+
+def build(exp: Experiment, batch: int = 1) -> Built:
+    """Create the Brian2 objects for ``batch`` replicas of ``exp``'s structure (in the currently
+    active device). Values of ``exp`` that are set at run time are not used here."""
+    layout = Layout.of(exp, batch)
+    # One clock, the default one: brian2cuda's synapse code only knows `defaultclock`.
+    b2.defaultclock.dt = exp.dt
     stim_array = None
-    if exp.input.kind in ("ou", "step", "current_pulse"):
+    if exp.input.kind in CURRENT_INPUTS:
         cu = exp.layer(exp.input.layers[0]).cell.card.current_unit
-        stim_array = b2.TimedArray(np.zeros(exp.n_steps) * get_unit(get_dimensions(cu)), dt=exp.dt, name="I_stim")
+        # one column per replica; a neuron reads column stim_col
+        stim_array = b2.TimedArray(np.zeros((exp.n_steps, batch)) * get_unit(get_dimensions(cu)), dt=exp.dt,
+                                   name="I_stim")
+    pathways = _pathways(exp, layout)
+    n_path = {g: 0 for g in range(len(layout.cards))}
+    path_slot: list[int] = []  # pathway object -> its slot number in the iterated group
+    for (pre_g, _, _, rule, _), _m in pathways:
+        path_slot.append(n_path[pre_g] if rule == "p" else -1)
+        n_path[pre_g] += rule == "p"
     groups: dict[int, b2.NeuronGroup] = {}
-    index = _index(exp)
-    for z, layer in enumerate(exp.layers):
-        card = layer.cell.card
-        g = b2.NeuronGroup(
-            layer.size, layer_equations(exp, layer), threshold=card.threshold, reset=card.reset,
-            refractory=card.refractory or False, method=exp.method,
-            clock=clock, name=f"layer{z}", namespace={"I_stim": stim_array} if stim_array else {},
+    kicks = []
+    for g in range(len(layout.cards)):
+        card = exp.layers[layout.layers_of(g)[0]].cell.card
+        grp = b2.NeuronGroup(
+            layout.group_size[g], group_equations(exp, layout, g, n_path[g]), threshold=card.threshold,
+            reset=card.reset, refractory=card.refractory or False, method=exp.method,
+            name=f"cells{g}", namespace={"I_stim": stim_array} if stim_array else {},
         )
         for var, value in card.initial.items():
-            setattr(g, var, value)
-        if layer.name in exp.input.layers and exp.input.kind == "pulse_packet":
-            # The "voltage kick" of the pulse packet: one step, per-neuron time set at run time.
-            g.run_regularly("v = v + kick_v*int(t_in_timesteps == kick_step)", when="start",
-                            name=f"{g.name}_kick")
-        groups[z] = g
-    objects: list[Any] = list(groups.values())
-    for proj in exp.projections:
-        s = b2.Synapses(groups[index[proj.pre]], groups[index[proj.post]], on_pre=f"x_{proj.kind[0]}_post += 1",
-                        delay=proj.delay if float(proj.delay) > 0 else None, clock=clock,
-                        name=f"syn{index[proj.pre]}to{index[proj.post]}")
-        if proj.rule == "p":
-            s.connect(p=proj.value)
-        else:
-            s.connect(i=f"k for k in sample(N_pre, size={int(proj.value)})")
-        objects.append(s)
-    built = Built(b2.Network(), groups, stim_array=stim_array)
-    for z, g in groups.items():
+            setattr(grp, var, value)
+        if _group_features(exp, layout, g)[1]:
+            grp.stim_col = _replica_of(layout, g)
+        if _group_features(exp, layout, g)[2]:
+            # The "voltage kick" of the pulse packet: one step, per-neuron time set at run time;
+            # only over the contiguous range of the target layers (all replicas).
+            zs = [z for z in layout.layers_of(g) if exp.layers[z].name in exp.input.layers]
+            lo = min(layout.slot(z, 0).start for z in zs)
+            hi = max(layout.slot(z, batch - 1).start + layout.sizes[z] for z in zs)
+            kicks.append(grp[lo:hi].run_regularly("v = v + kick_v*int(t_in_timesteps == kick_step)", when="start",
+                                                  name=f"{grp.name}_kick"))
+        groups[g] = grp
+    built = Built(b2.Network(), layout, groups, stim_array=stim_array)
+    for s, ((pre_g, post_g, kind, rule, delay), members) in enumerate(pathways):
+        slot = path_slot[s]
+        syn_kw = dict(on_pre=f"x_{kind[0]}_post += 1", delay=delay * b2.second if delay > 0 else None,
+                      name=f"syn{s}")
+        if rule == "p":
+            lo, hi, k = _connectivity(exp, layout, members)
+            setattr(groups[pre_g], f"lo{slot}", lo)
+            setattr(groups[pre_g], f"hi{slot}", hi)
+            setattr(groups[pre_g], f"k{slot}", k)
+            syn = b2.Synapses(groups[pre_g], groups[post_g], **syn_kw)
+            syn.connect(j=f"q for q in sample(lo{slot}_pre, hi{slot}_pre, p=k{slot}_pre)")
+            offset = 0
+        else:  # the post layer (all replicas) as target; replica of post j = j // n_post
+            proj = exp.projections[members[0]]
+            zi, zj = _pos(exp, proj.pre), _pos(exp, proj.post)
+            n_pre, n_post, pre0 = layout.sizes[zi], layout.sizes[zj], layout.slot(zi, 0).start
+            offset = layout.slot(zj, 0).start
+            syn = b2.Synapses(groups[pre_g], groups[post_g][offset:offset + batch * n_post], **syn_kw)
+            syn.connect(i=f"q + {pre0} + (j // {n_post})*{n_pre} for q in sample({n_pre}, size={int(proj.value)})")
+        built.synapses.append((syn, members, offset))
+    for g, grp in groups.items():
         if exp.record.spikes:
-            built.spikes[z] = b2.SpikeMonitor(g, record=True, name=f"spikes{z}")
-        built.rates[z] = b2.PopulationRateMonitor(g, name=f"rate{z}")
+            built.spikes[g] = b2.SpikeMonitor(grp, record=True, name=f"spikes{g}")
+        else:
+            for z in layout.layers_of(g):
+                for r in range(batch):
+                    sl = layout.slot(z, r)
+                    built.rates[(z, r)] = b2.PopulationRateMonitor(grp[sl.start:sl.start + sl.size],
+                                                                   name=f"rate{z}_{r}")
         if exp.record.trace_vars:
-            built.traces[z] = b2.StateMonitor(g, list(exp.record.trace_vars),
-                                                 record=range(exp.record.trace_neurons), clock=clock,
-                                                 name=f"trace{z}")
-    built.network.add(objects, *built.spikes.values(), *built.rates.values(), *built.traces.values())
+            idx = np.concatenate([np.arange(layout.slot(z, r).start, layout.slot(z, r).start + exp.record.trace_neurons)
+                                  for z in layout.layers_of(g) for r in range(batch)])
+            built.trace_index[g] = idx
+            built.traces[g] = b2.StateMonitor(grp, list(exp.record.trace_vars), record=idx, name=f"trace{g}")
+    built.network.add(list(groups.values()), kicks, [s for s, _, _ in built.synapses], *built.spikes.values(),
+                      *built.rates.values(), *built.traces.values())
     return built
 
 
-def run_values(exp: Experiment, built: Built, stim: Stimulus,
-               rng: np.random.Generator) -> tuple[dict[tuple[int, str], np.ndarray], np.ndarray | None]:
-    """Per-neuron values of all run-time variables, and the stimulus TimedArray values (SI).
+def _replica_of(layout: Layout, group: int) -> np.ndarray:
+    return layout.owner(group) % layout.batch
 
-    Returned as {(layer position, variable): array}; backends turn them into run_args or assignments.
-    Drawn in a fixed order from ``rng`` so the same seed gives the same values.
+
+def run_values(exps: Sequence[Experiment], built: Built, stims: Sequence[Stimulus],
+               rngs: Sequence[np.random.Generator]) -> tuple[dict[tuple[int, str], np.ndarray], np.ndarray | None]:
+    """Per-neuron values of all run-time variables of a batch, and the stimulus TimedArray values.
+
+    Replica ``r`` takes its values from ``exps[r]``, ``stims[r]`` and ``rngs[r]``, drawn in a fixed
+    order (layer by layer, card parameter by parameter), so a replica's values do not depend on
+    the batch it runs in. Returned as {(group, variable): array over the group} (SI numbers) and
+    the (n_steps, batch) stimulus current, or None.
     """
-    values: dict[tuple[str, str], np.ndarray] = {}
-    for z, layer in enumerate(exp.layers):
-        for k in layer.cell.card.parameters:
-            values[(z, k)] = param_values(layer.cell.params[k], layer.size, rng,
-                                                   f"{layer.name}.{k}")
-        if layer.name in exp.input.layers:
-            if exp.input.kind == "pulse_packet":
-                values[(z, "kick_step")] = stim.kick_step[layer.name]
-                values[(z, "kick_v")] = np.full(layer.size, float(exp.input.params["kick"]))
-            elif exp.input.kind != "none":
-                values[(z, "stim_gain")] = np.ones(layer.size)
-    return values, stim.current
+    layout = built.layout
+    values: dict[tuple[int, str], np.ndarray] = {}
+    for g, grp in built.groups.items():
+        for var in _run_time_vars(exps[0], layout, g):
+            values[(g, var)] = np.zeros(layout.group_size[g], np.int32 if var == "kick_step" else np.float64)
+            if var == "kick_step":
+                values[(g, var)][:] = NO_KICK
+    for r, (exp, stim, rng) in enumerate(zip(exps, stims, rngs)):
+        for z, layer in enumerate(exp.layers):
+            s = layout.slot(z, r)
+            g, cut = s.group, slice(s.start, s.start + s.size)
+            for k in layer.cell.card.parameters:
+                values[(g, k)][cut] = param_values(layer.cell.params[k], layer.size, rng, f"{layer.name}.{k}")
+            if layer.name in exp.input.layers:
+                if exp.input.kind == "pulse_packet":
+                    values[(g, "kick_step")][cut] = stim.kick_step[layer.name]
+                    values[(g, "kick_v")][cut] = float(exp.input.params["kick"])
+                elif exp.input.kind in CURRENT_INPUTS:
+                    values[(g, "stim_gain")][cut] = 1.0
+    current = None
+    if exps[0].input.kind in CURRENT_INPUTS:
+        current = np.stack([stim.current for stim in stims], axis=1)
+    return values, current
+
+
+def _run_time_vars(exp: Experiment, layout: Layout, group: int) -> list[str]:
+    card = exp.layers[layout.layers_of(group)[0]].cell.card
+    _, current, kick = _group_features(exp, layout, group)
+    return list(card.parameters) + (["stim_gain"] if current else []) + (["kick_step", "kick_v"] if kick else [])
+
+
+def projection_pairs(built: Built, exp: Experiment, projection: int, replica: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(pre, post) neuron ids *within their layers* of the synapses of one projection of one
+    replica (for tests and analyses of the connectivity)."""
+    p = exp.projections[projection]
+    zi, zj = _pos(exp, p.pre), _pos(exp, p.post)
+    a, b = built.layout.slot(zi, replica), built.layout.slot(zj, replica)
+    for syn, members, offset in built.synapses:
+        if projection in members:
+            i, j = np.asarray(syn.i[:]), np.asarray(syn.j[:]) + offset
+            keep = (i >= a.start) & (i < a.start + a.size) & (j >= b.start) & (j < b.start + b.size)
+            return i[keep] - a.start, j[keep] - b.start
+    raise KeyError(projection)

@@ -1,4 +1,4 @@
-"""Run one experiment: backend → plain arrays + provenance (a :class:`RunResult`).
+"""Run experiments: backend → plain arrays + provenance (one :class:`RunResult` per run).
 
 (Named ``simulation`` so that the public function ``lamina.simulate`` never collides with a module.)
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as _dt
 import time
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 
@@ -39,30 +40,56 @@ def bin_rate(rate_per_step: np.ndarray, steps_per_bin: int) -> np.ndarray:
 def simulate(exp: Experiment, backend: str | None = None, point: dict | None = None,
              progress: bool = False) -> RunResult:
     """Simulate ``exp`` on its backend (or ``backend``) and return arrays with provenance.
-    ``progress``: let the compiled program print its progress (every 10 s of wall time)."""
+
+    A batch of one (:func:`simulate_batch`). ``progress``: let the compiled program print its
+    progress (every 10 s of wall time).
+    """
+    return simulate_batch([exp], backend, [point or {}], progress)[0]
+
+
+def simulate_batch(exps: Sequence[Experiment], backend: str | None = None,
+                   points: Sequence[dict] | None = None, progress: bool = False) -> list[RunResult]:
+    """Simulate experiments of one structure together as disconnected replicas of one network
+    (one compiled program, one launch) and return one :class:`RunResult` per experiment.
+
+    Each replica keeps its own seed for its per-neuron parameters and stimulus; connectivity and
+    noise come from the batch's device seed (recorded as ``device_seed`` with ``batch_size``,
+    ``batch_index`` and ``batch_seeds``: running the same experiments in the same order again
+    reproduces every replica bit for bit; a batch of one is the unbatched run).
+    """
     import brian2
 
     from ._version import __version__
-    from .backends import get_backend
+    from .backends import get_backend, resolve
 
-    name = backend or exp.backend
+    name = backend or exps[0].backend
+    if name == "auto":
+        name = resolve(exps[0], len(exps))
+    points = list(points) if points is not None else [{} for _ in exps]
     t0 = time.perf_counter()
-    raw = get_backend(name).run(exp, progress=progress)
+    raws = get_backend(name).run_batch(exps, progress=progress)
     wall = time.perf_counter() - t0
-    steps = int(round(float(exp.record.rate_bin / exp.dt)))
-    layers = [{"name": l.name, "cell": l.cell.ref, "size": l.size, "role": l.role} for l in exp.layers]
-    attrs = {
-        "lamina_version": __version__, "brian2_version": brian2.__version__, "backend": name,
-        "seed": exp.seed, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "wall_time_s": wall, "structure_key": raw.info["structure_key"],
-        "compiled": bool(raw.info.get("compiled", False)), "build_time_s": raw.info.get("build_s", 0.0),
-        "run_time_s": raw.info.get("run_s", 0.0), "loop_time_s": raw.info.get("loop_s", raw.info.get("run_s", 0.0)),
-        "binary_time_s": raw.info.get("binary_s", raw.info.get("run_s", 0.0)), "method": exp.method, "dt_ms": float(exp.dt) * 1e3,
-    }
-    return RunResult(
-        name=exp.name, config_toml=dumps_toml(exp.spec), layers=layers, spikes=raw.spikes,
-        rates={k: bin_rate(v, steps) for k, v in raw.rates.items()},
-        rate_dt_ms=float(exp.record.rate_bin) * 1e3, duration_ms=float(exp.duration) * 1e3,
-        stimulus=raw.stimulus, traces=raw.traces, trace_dt_ms=float(exp.dt) * 1e3,
-        attrs=attrs, point=dict(point or {}),
-    )
+    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    out = []
+    for exp, raw, point in zip(exps, raws, points):
+        info = raw.info
+        steps = int(round(float(exp.record.rate_bin / exp.dt)))
+        layers = [{"name": l.name, "cell": l.cell.ref, "size": l.size, "role": l.role} for l in exp.layers]
+        attrs = {
+            "lamina_version": __version__, "brian2_version": brian2.__version__, "backend": name,
+            "seed": exp.seed, "created": created, "wall_time_s": wall / len(exps),
+            "structure_key": info["structure_key"], "program_key": info["program_key"], "compiled": bool(info.get("compiled", False)),
+            "build_time_s": info.get("build_s", 0.0), "run_time_s": info.get("run_s", 0.0),
+            "loop_time_s": info["loop_s"], "binary_time_s": info["binary_s"], "method": exp.method,
+            "dt_ms": float(exp.dt) * 1e3, "batch_size": info["batch_size"], "batch_index": info["batch_index"],
+            "batch_seeds": info["batch_seeds"], "device_seed": info["device_seed"],
+            "batch_wall_time_s": wall, "precision": info.get("precision", "double"),
+        }
+        out.append(RunResult(
+            name=exp.name, config_toml=dumps_toml(exp.spec), layers=layers, spikes=raw.spikes,
+            rates={k: bin_rate(v, steps) for k, v in raw.rates.items()},
+            rate_dt_ms=float(exp.record.rate_bin) * 1e3, duration_ms=float(exp.duration) * 1e3,
+            stimulus=raw.stimulus, traces=raw.traces, trace_dt_ms=float(exp.dt) * 1e3,
+            attrs=attrs, point=dict(point or {}),
+        ))
+    return out

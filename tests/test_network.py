@@ -7,7 +7,7 @@ import pytest
 
 from conftest import chain_spec
 from lamina.config import experiment_from_dict
-from lamina.network import build
+from lamina.network import build, projection_pairs
 
 
 def _built(changes):
@@ -25,13 +25,15 @@ def _synapses(built):
 def test_p_9_over_n_gives_mean_in_degree_9_and_only_z_to_z_plus_1():
     exp, built = _built({"network.size": 1000, "network.layers": ["input", "int", "diff", "int"],
                          "input.alpha": 10})
-    syn = _synapses(built)
-    assert sorted(syn) == ["syn0to1", "syn1to2", "syn2to3"]
-    for name, s in syn.items():
-        pre, post = s.source.name, s.target.name
-        names = [g.name for g in built.groups.values()]
-        assert names.index(post) == names.index(pre) + 1
-        indeg = np.bincount(np.asarray(s.j[:]), minlength=1000)
+    # one card, one group, one excitatory pathway object for the whole chain
+    assert len(built.groups) == 1 and sorted(_synapses(built)) == ["syn0"]
+    owner = built.layout.owner(0)
+    syn = built.synapses[0][0]
+    zi, zj = owner[np.asarray(syn.i[:])], owner[np.asarray(syn.j[:])]
+    assert np.array_equal(zj, zi + 1)  # only z -> z + 1
+    for k in range(len(exp.projections)):
+        _, j = projection_pairs(built, exp, k)
+        indeg = np.bincount(j, minlength=1000)
         # mean of 1000 Binomial(1000, 0.009): SD of the mean ≈ 0.095, so ±0.5 is > 5 SD.
         assert abs(indeg.mean() - 9) < 0.5
         assert 8.0 < indeg.var() < 10.0  # binomial variance 8.92; SE of the variance ≈ 0.4
@@ -39,22 +41,32 @@ def test_p_9_over_n_gives_mean_in_degree_9_and_only_z_to_z_plus_1():
 
 def test_fixed_in_degree_is_exact():
     exp, built = _built({"network.connection": {"rule": "feedforward", "in_degree": 7}})
-    for s in _synapses(built).values():
-        indeg = np.bincount(np.asarray(s.j[:]), minlength=200)
+    for k in range(len(exp.projections)):
+        i, j = projection_pairs(built, exp, k)
+        indeg = np.bincount(j, minlength=200)
         assert np.all(indeg == 7)
         # no duplicate pre for a post neuron
-        pairs = set(zip(np.asarray(s.i[:]).tolist(), np.asarray(s.j[:]).tolist()))
-        assert len(pairs) == len(s.i[:])
+        pairs = set(zip(i.tolist(), j.tolist()))
+        assert len(pairs) == len(i)
+    n_syn = sum(len(s.i[:]) for s, _, _ in built.synapses)
+    assert n_syn == 7 * 200 * len(exp.projections)  # nothing outside the projections
 
 
 def test_feedforward_inhibition_groups():
     exp, built = _built({"network.inhibition": {"cell": "prescott.inh", "size": 50, "p": 0.05, "delay": "2 ms"}})
-    syn = _synapses(built)
     # layers 0-2 are the chain, 3 = I1, 4 = I2: E0 → I1 → E1 and E1 → I2 → E2
-    assert {"syn0to1", "syn1to2", "syn0to3", "syn3to1", "syn1to4", "syn4to2"} == set(syn)
-    assert "x_i_post += 1" in syn["syn3to1"].pre.code
-    assert "x_e_post += 1" in syn["syn0to3"].pre.code
-    assert float(np.asarray(syn["syn3to1"].delay[:])) == pytest.approx(0.002)
+    pairs = {(p.pre, p.post): k for k, p in enumerate(exp.projections)}
+    assert set(pairs) == {("L0_input", "L1_int"), ("L1_int", "L2_diff"), ("L0_input", "I1"), ("I1", "L1_int"), ("L1_int", "I2"), ("I2", "L2_diff")}
+    by_proj = {k: syn for syn, members, _ in built.synapses for k in members}
+    inh = by_proj[pairs[("I1", "L1_int")]]
+    assert "x_i_post += 1" in inh.pre.code
+    assert "x_e_post += 1" in by_proj[pairs[("L0_input", "I1")]].pre.code
+    assert np.allclose(np.asarray(inh.delay[:]), 0.002)
+    for (pre, post), k in pairs.items():  # every projection made synapses, within its layers
+        i, j = projection_pairs(built, exp, k)
+        assert len(i) > 0
+    n_syn = sum(len(s.i[:]) for s, _, _ in built.synapses)
+    assert n_syn == sum(len(projection_pairs(built, exp, k)[0]) for k in pairs.values())
 
 
 def test_heun_equals_euler_with_additive_noise():

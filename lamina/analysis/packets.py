@@ -28,6 +28,27 @@ class PulsePacket(NamedTuple):
     baseline: float
 
 
+def background_count(baseline_rate: float, n_neurons: int, window: float) -> float:
+    """Expected number of background spikes in a packet window.
+
+    Parameters
+    ----------
+    baseline_rate : float
+        Background rate per neuron, Hz.
+    n_neurons : int
+        Layer size.
+    window : float
+        Half-width of the packet window, ms (the window is 2 * window long).
+
+    Returns
+    -------
+    float
+        ``baseline_rate * n_neurons * 2 * window / 1000`` spikes, what :func:`pulse_packet`
+        subtracts from the window count.
+    """
+    return float(baseline_rate) * int(n_neurons) * 2.0 * float(window) / 1000.0
+
+
 def pulse_packet(
     spike_times: ArrayLike,
     t_start: float,
@@ -72,7 +93,7 @@ def pulse_packet(
         raise ValueError(f"window must be > 0 ms, got {window}")
     times = np.asarray(spike_times, dtype=np.float64).reshape(-1)
     times = times[(times >= t_start) & (times <= t_stop)]
-    baseline = 0.0 if baseline_rate is None else float(baseline_rate) * int(n_neurons) * 2.0 * window / 1000.0
+    baseline = 0.0 if baseline_rate is None else background_count(baseline_rate, n_neurons, window)
     if times.size == 0:
         return PulsePacket(0.0, np.nan, np.nan, np.nan, 0, baseline)
     width = (t_stop - t_start) / n_bins

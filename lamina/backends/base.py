@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimensions, get_unit
@@ -53,30 +53,66 @@ def split_seed(seed: int) -> tuple[np.random.Generator, np.random.Generator, int
             int(dev.generate_state(1, dtype=np.uint32)[0]))
 
 
-def collect(exp: Experiment, built: Built, stim: Stimulus) -> RawRun:
-    """Copy the monitors' arrays out of Brian2 (spikes sorted SONATA ``by_time``, ties by id)."""
-    spikes = {}
-    names = [l.name for l in exp.layers]
-    for z, mon in built.spikes.items():
+def batch_device_seed(device_seeds: Sequence[int]) -> int:
+    """The device seed of a batch: a replica's own device seed for a batch of one (so an unbatched
+    run is a batch of one, bit for bit), else one derived from all the replicas' seeds in order."""
+    if len(device_seeds) == 1:
+        return int(device_seeds[0])
+    return int(np.random.SeedSequence([int(s) for s in device_seeds]).generate_state(1, dtype=np.uint32)[0])
+
+
+def collect(exps: Sequence[Experiment], built: Built, stims: Sequence[Stimulus]) -> list[RawRun]:
+    """Copy the monitors' arrays out of Brian2 and split them into one :class:`RawRun` per
+    replica: spikes per layer sorted SONATA ``by_time`` (ties by node id, as on every device),
+    node ids within the layer, population rates per time step counted from the spikes."""
+    layout = built.layout
+    exp0 = exps[0]
+    dt = float(exp0.dt)
+    n_steps = exp0.n_steps
+    B = layout.batch
+    raws = [RawRun({}, {}, stim) for stim in stims]
+    for g, mon in built.spikes.items():
         # Copies: Brian2's monitor arrays are views into memory it frees with the network.
-        t = np.array(mon.t_[:], dtype=np.float64) * 1e3
-        i = np.array(mon.i[:], dtype=np.uint64)
-        order = np.lexsort((i, t))
-        spikes[names[z]] = (t[order], i[order])
-    rates = {names[z]: np.array(mon.rate_[:], dtype=np.float64) for z, mon in built.rates.items()}
-    traces = {names[z]: {v: np.array(getattr(mon, v + "_"), dtype=np.float64) for v in exp.record.trace_vars}
-              for z, mon in built.traces.items()}
-    return RawRun(spikes, rates, stim, traces)
+        t = np.array(mon.t_[:], dtype=np.float64)
+        i = np.array(mon.i[:], dtype=np.int64)
+        own = layout.owner(g)[i]
+        order = np.lexsort((i, t, own))
+        t, i, own = t[order], i[order], own[order]
+        cuts = np.searchsorted(own, np.arange(len(exp0.layers) * B + 1))
+        for z in layout.layers_of(g):
+            for r in range(B):
+                a, b = cuts[z * B + r], cuts[z * B + r + 1]
+                s = layout.slot(z, r)
+                name = exps[r].layers[z].name
+                tz = t[a:b]
+                raws[r].spikes[name] = (tz * 1e3, (i[a:b] - s.start).astype(np.uint64))
+                steps = np.rint(tz / dt).astype(np.int64)
+                raws[r].rates[name] = np.bincount(steps, minlength=n_steps)[:n_steps] / (s.size * dt)
+    for (z, r), mon in built.rates.items():
+        raws[r].rates[exps[r].layers[z].name] = np.array(mon.rate_[:], dtype=np.float64)
+    n_tr = exp0.record.trace_neurons
+    for g, mon in built.traces.items():
+        for v in exp0.record.trace_vars:
+            data = np.array(getattr(mon, v + "_"), dtype=np.float64)  # (recorded neuron, time)
+            for k, z in enumerate(layout.layers_of(g)):
+                for r in range(B):
+                    row = (k * B + r) * n_tr
+                    raws[r].traces.setdefault(exps[r].layers[z].name, {})[v] = data[row:row + n_tr]
+    return raws
 
 
-def check_finite(exp: Experiment, built: Built) -> None:
+def check_finite(exps: Sequence[Experiment], built: Built) -> None:
     """A blown-up integration leaves NaN/inf in the state (and silently stops spiking)."""
-    for z, g in built.groups.items():
-        for var in ("v",) + tuple(v for v in ("w", "I_noise") if v in g.variables):
-            values = np.asarray(g.variables[var].get_value())
-            if not np.all(np.isfinite(values)):
-                bad = int(np.count_nonzero(~np.isfinite(values)))
-                raise SimulationError(f"layer {exp.layers[z].name}: {var} became non-finite in {bad} neurons "
+    layout = built.layout
+    for g, grp in built.groups.items():
+        for var in ("v",) + tuple(v for v in ("w", "I_noise") if v in grp.variables):
+            values = np.asarray(grp.variables[var].get_value())
+            bad = ~np.isfinite(values)
+            if np.any(bad):
+                first = int(layout.owner(g)[np.flatnonzero(bad)[0]])
+                z, r = divmod(first, layout.batch)
+                where = f"layer {exps[r].layers[z].name}" + (f" of replica {r}" if layout.batch > 1 else "")
+                raise SimulationError(f"{where}: {var} became non-finite in {int(bad.sum())} neurons "
                                       f"(numerical blow-up; try a smaller simulation.dt)")
 
 
@@ -93,17 +129,22 @@ def with_dim(group: Any, var: str, arr: np.ndarray) -> np.ndarray | Quantity:
 
 
 class Backend:
-    """A device that simulates experiments. Subclasses implement :meth:`prepare` and
-    :meth:`execute`; :meth:`run` is the one recipe all of them follow."""
+    """A device that simulates batches of experiments of one structure. Subclasses implement
+    :meth:`prepare` and :meth:`execute`; :meth:`run_batch` is the one recipe all of them follow,
+    and :meth:`run` is a batch of one."""
 
     name: ClassVar[str] = ""
 
-    def key(self, exp: Experiment) -> str:
-        """The structure key of ``exp`` on this backend (what decides a recompile)."""
-        return structure_key(exp, self.name)
+    def key_extra(self) -> tuple:
+        """What this backend adds to the structure key (device, precision, GPU ...)."""
+        return ()
 
-    def prepare(self, exp: Experiment, device_seed: int) -> tuple[Built, dict[str, Any]]:
-        """A network for ``exp``'s structure, built or reused, and build info
+    def key(self, exp: Experiment, batch: int = 1) -> str:
+        """The structure key of ``batch`` replicas of ``exp`` on this backend (what decides a recompile)."""
+        return structure_key(exp, self.name, batch, (exp.precision, *self.key_extra()))
+
+    def prepare(self, exp: Experiment, batch: int, device_seed: int) -> tuple[Built, dict[str, Any]]:
+        """A network of ``batch`` replicas of ``exp``'s structure, built or reused, and build info
         (``compiled``: bool, ``build_s``: seconds)."""
         raise NotImplementedError
 
@@ -117,16 +158,36 @@ class Backend:
         """Clean up after a run's results were collected (nothing by default)."""
 
     def run(self, exp: Experiment, progress: bool = False) -> RawRun:
-        """Simulate ``exp``; ``progress`` lets the device print its progress reports."""
-        param_rng, stim_rng, dev_seed = split_seed(exp.seed)
-        stim = realise(exp, stim_rng)
-        built, info = self.prepare(exp, dev_seed)
-        values, current = run_values(exp, built, stim, param_rng)
-        timing = self.execute(exp, built, values, current, dev_seed, progress)
-        raw = collect(exp, built, stim)
-        check_finite(exp, built)
+        """Simulate ``exp`` alone (a batch of one)."""
+        return self.run_batch([exp], progress)[0]
+
+    def run_batch(self, exps: Sequence[Experiment], progress: bool = False) -> list[RawRun]:
+        """Simulate experiments of one structure together, as disconnected replicas of one network.
+
+        Replica ``r`` draws its per-neuron parameters and its stimulus from its own seed
+        (``exps[r].seed``); connectivity and noise come from the device generator, seeded by
+        :func:`batch_device_seed` of all replicas' seeds — for a batch of one, the run's own.
+        """
+        if not exps:
+            return []
+        keys = {self.key(e) for e in exps}
+        if len(keys) != 1:
+            raise ValueError("a batch holds experiments of one structure only")
+        splits = [split_seed(e.seed) for e in exps]
+        stims = [realise(e, stim_rng) for e, (_, stim_rng, _) in zip(exps, splits)]
+        dev_seed = batch_device_seed([d for _, _, d in splits])
+        built, info = self.prepare(exps[0], len(exps), dev_seed)
+        values, current = run_values(exps, built, stims, [p for p, _, _ in splits])
+        timing = self.execute(exps[0], built, values, current, dev_seed, progress)
+        raws = collect(exps, built, stims)
+        check_finite(exps, built)
         self.finish(built)
-        raw.info = {"backend": self.name, "structure_key": self.key(exp), **info, **timing}
-        raw.info.setdefault("loop_s", raw.info["run_s"])
-        raw.info.setdefault("binary_s", raw.info["run_s"])
-        return raw
+        for r, raw in enumerate(raws):
+            raw.info = {"backend": self.name, "structure_key": self.key(exps[0]),
+                        "program_key": self.key(exps[0], len(exps)), **info, **timing,
+                        "batch_size": len(exps), "batch_index": r, "device_seed": dev_seed,
+                        "batch_seeds": [int(e.seed) for e in exps]}
+            raw.info["precision"] = exps[0].precision
+            raw.info.setdefault("loop_s", raw.info["run_s"])
+            raw.info.setdefault("binary_s", raw.info["run_s"])
+        return raws

@@ -17,16 +17,17 @@ class RuntimeBackend(Backend):
 
     name = "runtime"
 
-    def prepare(self, exp: Experiment, device_seed: int) -> tuple[Built, dict[str, Any]]:
+    def prepare(self, exp: Experiment, batch: int, device_seed: int) -> tuple[Built, dict[str, Any]]:
         b2.set_device("runtime")
         b2.prefs.codegen.target = "numpy"
+        b2.prefs.core.default_float_dtype = np.float32 if exp.precision == "single" else np.float64
         b2.seed(device_seed)
-        return build(exp), {"compiled": False, "build_s": 0.0}
+        return build(exp, batch), {"compiled": False, "build_s": 0.0}
 
     def execute(self, exp: Experiment, built: Built, values: dict[tuple[int, str], np.ndarray],
                 current: np.ndarray | None, device_seed: int, progress: bool) -> dict[str, float]:
-        for (layer, var), arr in values.items():
-            built.groups[layer].variables[var].set_value(arr)
+        for (group, var), arr in values.items():
+            built.groups[group].variables[var].set_value(arr)
         if current is not None:
             built.stim_array.values[:] = current
         t0 = time.perf_counter()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import gc
+import hashlib
 import io
 import os
 import shutil
@@ -26,6 +27,22 @@ from ..config import Experiment
 from ..errors import SimulationError
 from ..network import Built, build
 from .base import Backend, default_cache_dir, stimulus_quantity, with_dim
+
+
+SOURCES_STAMP = ".lamina-sources"  # digest of the sources the program in a project was compiled from
+_SOURCE_SUFFIXES = {".cpp", ".h", ".hpp", ".cu", ".cuh", ".c"}
+
+
+def _sources_digest(project: Path) -> str:
+    """Digest of a project's generated sources and makefile (not its data files or results)."""
+    h = hashlib.sha256()
+    for f in sorted(project.rglob("*")):
+        rel = f.relative_to(project)
+        if rel.parts[0] in ("results", "static_arrays") or not f.is_file():
+            continue
+        if f.suffix in _SOURCE_SUFFIXES or f.name in ("makefile", "Makefile", "win_makefile"):
+            h.update(str(rel).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 class StandaloneBackend(Backend):
@@ -46,8 +63,9 @@ class StandaloneBackend(Backend):
 
         self._device = all_devices[self.device_name]
 
-    def configure(self) -> None:
+    def configure(self, exp: Experiment) -> None:
         """Set this device's Brian2 preferences (called before every build)."""
+        b2.prefs.core.default_float_dtype = np.float32 if exp.precision == "single" else np.float64
 
     @staticmethod
     def _remove_stale_copies(shared: Path) -> None:
@@ -62,22 +80,22 @@ class StandaloneBackend(Backend):
             except (ValueError, PermissionError):
                 continue
 
-    def project_dir(self, exp: Experiment) -> Path:
+    def project_dir(self, exp: Experiment, batch: int = 1) -> Path:
         """The shared, compiled copy of this structure's project."""
-        return self.cache_dir / self.name / self.key(exp)
+        return self.cache_dir / self.name / self.key(exp, batch)
 
-    def prepare(self, exp: Experiment, device_seed: int) -> tuple[Built, dict[str, Any]]:
-        if self.key(exp) == self._key and self._built is not None:
+    def prepare(self, exp: Experiment, batch: int, device_seed: int) -> tuple[Built, dict[str, Any]]:
+        if self.key(exp, batch) == self._key and self._built is not None:
             return self._built, {"compiled": False, "build_s": 0.0}
-        return self._built_for(exp)
+        return self._built_for(exp, batch)
 
-    def _built_for(self, exp: Experiment) -> tuple[Built, dict[str, Any]]:
+    def _built_for(self, exp: Experiment, batch: int) -> tuple[Built, dict[str, Any]]:
         """Generate code and make sure a compiled program exists, compiling only if no process
         compiled this structure before."""
         from filelock import FileLock
 
-        key = self.key(exp)
-        shared = self.project_dir(exp)
+        key = self.key(exp, batch)
+        shared = self.project_dir(exp, batch)
         private = shared.with_name(f"{key}.work") / f"{socket.gethostname()}-{os.getpid()}"
         shared.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
@@ -93,28 +111,34 @@ class StandaloneBackend(Backend):
         self._device.reinit()
         b2.set_device(self.device_name, build_on_run=False)
         self._remove_stale_copies(shared)
-        self.configure()
+        self.configure(exp)
         if self.seed_code:
             self._device.insert_code("main", self.seed_code)
-        built = build(exp)
+        built = build(exp, batch)
         built.network.run(exp.duration, namespace={}, report="text", report_period=10 * b2.second)
         log = io.StringIO()
         # The lock makes a second process wait for the first compile instead of repeating it.
         with FileLock(str(shared) + ".lock"):
-            before = (shared / "main").stat().st_mtime_ns if (shared / "main").exists() else None
-            if before is not None and not (private / "main").exists():
-                # copy2 keeps mtimes: Brian2 does not rewrite identical generated files, so
-                # `make` finds nothing to do in the copy.
+            if (shared / "main").exists() and not (private / "main").exists():
                 shutil.copytree(shared, private, copy_function=shutil.copy2, dirs_exist_ok=True,
                                 ignore=shutil.ignore_patterns("results"))
             private.mkdir(parents=True, exist_ok=True)
             try:
                 with contextlib.redirect_stdout(log):
-                    self._device.build(directory=str(private), compile=True, run=False, with_output=False)
+                    self._device.build(directory=str(private), compile=False, run=False, with_output=False)
+                    # Compile only if the generated sources differ from those the program was built
+                    # from (a content digest, not make's mtimes: a project copied to another host
+                    # keeps its program).
+                    digest = _sources_digest(private)
+                    stamp = private / SOURCES_STAMP
+                    compiled = not ((private / "main").exists() and stamp.exists() and stamp.read_text() == digest)
+                    if compiled:
+                        from brian2.codegen.cpp_prefs import get_compiler_and_args
+
+                        self._device.compile_source(str(private), get_compiler_and_args()[0], False, False)
+                        stamp.write_text(digest)
             except Exception as e:  # compiler errors: keep the message, not Brian's traceback
                 raise SimulationError(f"building the {self.name} program in {private} failed: {e}") from e
-            after = (private / "main").stat().st_mtime_ns
-            compiled = before is None or after != before
             if compiled:  # publish for other processes: copy, then rename into place
                 tmp = shared.with_name(f".{key}.{os.getpid()}.tmp")
                 shutil.copytree(private, tmp, copy_function=shutil.copy2, dirs_exist_ok=True,
@@ -131,8 +155,8 @@ class StandaloneBackend(Backend):
     def run_args(self, exp: Experiment, built: Built, values: dict[tuple[int, str], np.ndarray],
                  current: np.ndarray | None) -> dict[Any, Any]:
         """Brian2 ``run_args`` for these run-time values."""
-        args: dict[Any, Any] = {getattr(built.groups[layer], var): with_dim(built.groups[layer], var, arr)
-                                for (layer, var), arr in values.items()}
+        args: dict[Any, Any] = {getattr(built.groups[g], var): with_dim(built.groups[g], var, arr)
+                                for (g, var), arr in values.items()}
         if current is not None:
             args[built.stim_array] = stimulus_quantity(exp, current)
         return args
@@ -174,5 +198,6 @@ class CppBackend(StandaloneBackend):
 }
 """
 
-    def configure(self) -> None:
+    def configure(self, exp: Experiment) -> None:
+        super().configure(exp)
         b2.prefs.devices.cpp_standalone.openmp_threads = 0  # 2 single-thread runs beat 1×2 threads here

@@ -175,7 +175,7 @@ def ensure_runs(ctx: Results, label: str, spec_name: str, network_label: Callabl
     """Load (or simulate) every run of ``sims/<spec_name>.toml`` at ``ctx.scale``, each analysed
     (``/analysis`` filled once, then read back); one progress line per run, prefixed ``label``.
     ``network_label`` names a network from its excitatory chain's cell refs."""
-    from ..network import structure_key
+    from ..backends import structure_key
 
     exp = load_experiment(ctx.spec(spec_name), overrides or {}, scale=None if ctx.scale == "paper" else ctx.scale)
     points = expand(exp)
@@ -187,10 +187,10 @@ def ensure_runs(ctx: Results, label: str, spec_name: str, network_label: Callabl
         e = p.experiment
         # Everything structure_key depends on (it also hashes the equations, which follow from the
         # layers' cell cards, and the versions, which are fixed in a process).
-        sig = json.dumps([e.backend, e.spec["network"], e.spec["record"], float(e.duration), float(e.dt),
+        sig = json.dumps([e.backend, e.precision, e.spec["network"], e.spec["record"], float(e.duration), float(e.dt),
                           e.method, e.input.kind, list(e.input.layers)], sort_keys=True, default=str)
         if sig not in skeys:
-            skeys[sig] = structure_key(e, e.backend)
+            skeys[sig] = structure_key(e)
         p.structure_key = skeys[sig]
     missing = [p for p in points if (p.run_id, p.structure_key) not in ctx._index]
     if missing and ctx.workers and ctx.workers > 1 and exp.sweep is not None and not overrides:

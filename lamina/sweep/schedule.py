@@ -150,7 +150,7 @@ def _structure_keys(points: list[SweepPoint]) -> dict[str, str]:
     """run_id -> structure key. Computed once per group of points whose specs differ only in
     values that lamina sets at run time (seed, cell parameters, input values other than kind and
     target layers), which makes large sweeps cheap to plan."""
-    from ..network import structure_key
+    from ..backends import structure_key
 
     memo: dict[str, str] = {}
     out = {}
@@ -167,7 +167,7 @@ def _structure_keys(points: list[SweepPoint]) -> dict[str, str]:
         spec["network"] = net
         fp = json.dumps(spec, sort_keys=True, default=str)
         if fp not in memo:
-            memo[fp] = structure_key(p.experiment, p.experiment.backend)
+            memo[fp] = structure_key(p.experiment)
         out[p.run_id] = memo[fp]
     return out
 
