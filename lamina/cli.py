@@ -39,6 +39,8 @@ def _load(args) -> "object":
         overrides["simulation.backend"] = args.backend
     if getattr(args, "seed", None) is not None:
         overrides["simulation.seed"] = args.seed
+    if getattr(args, "precision", None):
+        overrides["simulation.precision"] = args.precision
     return load_experiment(args.spec, overrides, scale=getattr(args, "scale", None)), overrides
 
 
@@ -68,6 +70,8 @@ def cmd_sweep(args) -> int:
         overrides["simulation.backend"] = args.backend
     if getattr(args, "seed", None) is not None:
         overrides["simulation.seed"] = args.seed
+    if getattr(args, "precision", None):
+        overrides["simulation.precision"] = args.precision
     scale = getattr(args, "scale", None)
     exp = load_experiment(args.spec, overrides, scale=scale) if scale else load_experiment(args.spec, overrides)
     if exp.sweep is None:
@@ -78,6 +82,11 @@ def cmd_sweep(args) -> int:
         raise ConfigError("--workers", workers, "a positive number of worker processes")
     if workers is not None and scheduler:
         raise ConfigError("--workers", workers, "not together with --scheduler (the scheduler's workers run the points)")
+    batch = getattr(args, "batch", None)
+    if batch is not None and batch < 1:
+        raise ConfigError("--batch", batch, "a positive number of runs per batch")
+    gpus = getattr(args, "gpus_per_task", None)
+    resources = {"GPU": gpus} if gpus else None
     points = expand_sweep(exp)  # validate everything before starting any process
     out = Path(args.output) if getattr(args, "output", None) else Path("results") / exp.name
     ensure_writable_dir(out)
@@ -106,7 +115,8 @@ def cmd_sweep(args) -> int:
 
     try:
         summary = run_sweep(exp, out, workers=workers, scheduler=scheduler, progress=not quiet,
-                            on_result=on_result, spec_path=args.spec, overrides=overrides, log=say, scale=scale)
+                            on_result=on_result, spec_path=args.spec, overrides=overrides, log=say, scale=scale,
+                            batch=batch, resources=resources)
     except KeyboardInterrupt:
         print(f"lamina: sweep interrupted after {done[0]} run(s) finished; the index is saved — "
               "run the same command again to complete it", file=sys.stderr, flush=True)
@@ -212,9 +222,23 @@ def cmd_run(args) -> int:
     from .store.run import ensure_writable_dir, open_run, write_run
 
     exp, overrides = _load(args)
+    from .backends import get_backend, resolve
+
+    backend = resolve(exp)
+    if exp.backend == "auto":
+        _status(f"lamina: --backend auto chose {backend} ({sum(l.size for l in exp.layers)} neurons)", args.quiet)
+    if getattr(args, "build_only", False):
+        if backend == "runtime":
+            raise ConfigError("--build-only", True, "a compiled backend (cpp or cuda), not runtime")
+        opts = {"build_only": True, "compute_capability": args.compute_capability} if backend == "cuda" else {}
+        t0 = time.perf_counter()
+        info = get_backend(backend, **opts).build_program(exp)
+        _status(f"lamina: {'compiled' if info['compiled'] else 'already compiled'} {info['project']} "
+                f"in {time.perf_counter() - t0:.1f} s", args.quiet)
+        return 0
     out = ensure_writable_dir(Path(args.output or Path("results") / exp.name))
     _status(f"lamina: {exp.name}: {sum(l.size for l in exp.layers)} neurons, "
-            f"{float(exp.duration) * 1e3:g} ms, backend {exp.backend} (compiles once per structure)", args.quiet)
+            f"{float(exp.duration) * 1e3:g} ms, backend {backend} (compiles once per structure)", args.quiet)
     t0 = time.perf_counter()
     result = simulate(exp, point=overrides, progress=not args.quiet)
     path = write_run(result, out)
@@ -254,10 +278,23 @@ def cmd_info(args) -> int:
 
 
 def format_table(rows: list[dict]) -> str:
-    cols = [("layer", "layer", "{}"), ("cell", "cell type", "{}"), ("neurons", "neurons", "{:d}"),
-            ("spikes", "spikes", "{:d}"), ("rate_hz", "rate (Hz)", "{:.2f}"),
-            ("packet_alpha", "packet size", "{:.0f}"), ("packet_sigma_ms", "packet SD (ms)", "{:.2f}"),
-            ("latency_ms", "latency (ms)", "{:.1f}")]
+    """The ``lamina run`` / ``lamina info`` table of :func:`lamina.analysis.readout.layer_rows`.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One dict per layer (``layer``, ``cell``, ``n_neurons``, ``n_spikes``, ``rate_hz`` and, for
+        packet inputs, ``packet_size``, ``packet_sd_ms``, ``packet_latency_ms``).
+
+    Returns
+    -------
+    str
+        The table; the latency column is ms after the stimulus onset t0.
+    """
+    cols = [("layer", "layer", "{}"), ("cell", "cell type", "{}"), ("n_neurons", "neurons", "{:d}"),
+            ("n_spikes", "spikes", "{:d}"), ("rate_hz", "rate (Hz)", "{:.2f}"),
+            ("packet_size", "packet size", "{:.0f}"), ("packet_sd_ms", "packet SD (ms)", "{:.2f}"),
+            ("packet_latency_ms", "latency after t0 (ms)", "{:.1f}")]
     cols = [c for c in cols if any(c[0] in r for r in rows)]
     cells = [[h for _, h, _ in cols]] + [[f.format(r[k]) if k in r else "" for k, _, f in cols] for r in rows]
     widths = [max(len(row[j]) for row in cells) for j in range(len(cols))]
@@ -268,8 +305,20 @@ def format_table(rows: list[dict]) -> str:
 
 
 def format_analysis(per_layer: dict) -> str:
-    cols = [("rate_hz", "rate (Hz)", "{:.2f}"), ("packet_alpha", "packet size", "{:.0f}"),
-            ("packet_sigma", "packet SD (ms)", "{:.2f}"), ("packet_latency", "latency (ms)", "{:.1f}"),
+    """The ``lamina analyze`` table of one run.
+
+    Parameters
+    ----------
+    per_layer : dict
+        layer -> {name: value}, the numbers stored under ``/analysis`` (names: ``ANALYSIS_META``).
+
+    Returns
+    -------
+    str
+        One row per layer, the columns that are finite for some layer.
+    """
+    cols = [("rate_hz", "rate (Hz)", "{:.2f}"), ("packet_size", "packet size", "{:.0f}"),
+            ("packet_sd_ms", "packet SD (ms)", "{:.2f}"), ("packet_latency_ms", "latency after t0 (ms)", "{:.1f}"),
             ("mi_gcmi_bits", "MI gcmi (bit)", "{:.3f}"), ("mi_ksg_bits", "MI ksg (bit)", "{:.3f}"),
             ("best_lag_ms", "lag (ms)", "{:.0f}"), ("info_rate_bits_s", "info rate (bit/s)", "{:.1f}")]
     cols = [c for c in cols if any(np.isfinite(v.get(c[0], np.nan)) for v in per_layer.values())]
@@ -290,7 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("spec", help="experiment spec (TOML)")
         sp.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override a spec value, e.g. --set input.alpha=600 --set input.sigma='5 ms'")
-        sp.add_argument("--backend", choices=["cpp", "runtime"], help="override simulation.backend")
+        sp.add_argument("--backend", choices=["cpp", "runtime", "cuda", "auto"],
+                        help="override simulation.backend (auto: cuda where a GPU is present and the network is large)")
+        sp.add_argument("--precision", choices=["double", "single"], help="override simulation.precision")
         sp.add_argument("--seed", type=int, help="override simulation.seed")
         sp.add_argument("--scale", help="apply the spec's [scales.<name>] overrides, e.g. small (paper = as written)")
 
@@ -299,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", help="output directory (default results/<name>)")
     r.add_argument("--figure", default="", help="figure path (default next to the result; 'none' to skip)")
     r.add_argument("-q", "--quiet", action="store_true", help="only print the summary table")
+    r.add_argument("--build-only", action="store_true",
+                   help="generate and compile the program (cuda: without a GPU), run nothing, write nothing")
+    r.add_argument("--compute-capability", type=float, default=None,
+                   help="cuda: the GPU's compute capability to compile for (default: 9.0, H100/H200)")
     r.set_defaults(func=cmd_run)
     v = sub.add_parser("validate", help="check a spec without running it")
     spec_args(v)
@@ -310,6 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
     sw.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sw.add_argument("--log-json", action="store_true", help="one JSON line per finished point on stdout")
+    sw.add_argument("--batch", type=int, default=None,
+                    help="runs of one structure simulated together in one program (default: [sweep] batch, "
+                         "else per backend: cuda 32, cpp 1)")
+    sw.add_argument("--gpus-per-task", type=float, default=None, metavar="N",
+                    help="with --scheduler: Dask worker resource GPU each batch needs (workers started with "
+                         "--resources GPU=1 and their own CUDA_VISIBLE_DEVICES)")
     sw.set_defaults(func=cmd_sweep)
     an = sub.add_parser("analyze", help="per-layer analysis of a run file or sweep directory")
     an.add_argument("target", help="result .h5 file or sweep directory")

@@ -35,5 +35,5 @@ class InputError(BadInput):
         super().__init__(f"{field} = {str(value)!r}: {expected}")
 
 
-class BackendUnavailable(LaminaError):
+class BackendUnavailable(BadInput):
     """The chosen backend cannot run here (brian2cuda, nvcc or a GPU missing); says how to fix it."""

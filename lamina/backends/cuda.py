@@ -179,7 +179,5 @@ class CudaBackend(StandaloneBackend):
         return timing
 
     def build_program(self, exp: Experiment, batch: int = 1) -> dict[str, Any]:
-        """Generate and compile the program for ``batch`` replicas of ``exp`` (no GPU needed)."""
         self._batch = batch
-        _, info = self._built_for(exp, batch)
-        return {"project": str(self.project_dir(exp, batch)), **info}
+        return super().build_program(exp, batch)

@@ -152,6 +152,11 @@ class StandaloneBackend(Backend):
         self._key, self._built, self._project = key, built, private
         return built, {"compiled": compiled, "build_s": time.perf_counter() - t0}
 
+    def build_program(self, exp: Experiment, batch: int = 1) -> dict[str, Any]:
+        """Generate and compile the program for ``batch`` replicas of ``exp`` without running it."""
+        _, info = self._built_for(exp, batch)
+        return {"project": str(self.project_dir(exp, batch)), **info}
+
     def run_args(self, exp: Experiment, built: Built, values: dict[tuple[int, str], np.ndarray],
                  current: np.ndarray | None) -> dict[Any, Any]:
         """Brian2 ``run_args`` for these run-time values."""

@@ -24,20 +24,35 @@ from ..config import Experiment, load_experiment
 from ..resources import sims_dir
 from .run import RunData, open_run, read_header, write_analysis, write_run
 
-__all__ = ["Point", "Run", "Results", "analyze_file", "ensure_runs", "expand", "simulate_and_write", "spec_key"]
+__all__ = ["Point", "Run", "Results", "analyze_file", "ensure_runs", "expand", "simulate_and_write",
+           "simulate_and_write_batch", "spec_key"]
 
 
 def simulate_and_write(exp: Experiment, runs_dir: str | Path, filename: str, *, point: dict | None = None,
                        attrs: dict[str, Any] | None = None) -> tuple[Path, dict[str, Any]]:
     """Simulate ``exp``, add ``attrs`` to its provenance and write it as ``runs_dir/filename``
     (atomically; a numbered suffix rather than overwrite). Returns (path, root attributes)."""
-    from ..simulation import simulate
+    return simulate_and_write_batch([exp], runs_dir, [filename], points=[point or {}], attrs=[attrs or {}])[0]
 
-    result = simulate(exp, point=point)
-    result.attrs.update(attrs or {})
-    t0 = time.perf_counter()
-    path = write_run(result, runs_dir, filename)
-    return path, {**result.attrs, "write_s": time.perf_counter() - t0}
+
+def simulate_and_write_batch(exps: list[Experiment], runs_dir: str | Path, filenames: list[str | None], *,
+                             points: list[dict] | None = None, attrs: list[dict] | None = None
+                             ) -> list[tuple[Path, dict[str, Any]]]:
+    """Simulate experiments of one structure as one batch and write each replica whose filename
+    is not None as its own run file (the others pad the batch to a compiled size and are dropped).
+    Returns (path, root attributes) per written replica, in order."""
+    from ..simulation import simulate_batch
+
+    results = simulate_batch(exps, points=points)
+    out = []
+    for k, (result, name) in enumerate(zip(results, filenames)):
+        if name is None:
+            continue
+        result.attrs.update((attrs or [{}] * len(exps))[k] or {})
+        t0 = time.perf_counter()
+        path = write_run(result, runs_dir, name)
+        out.append((path, {**result.attrs, "write_s": time.perf_counter() - t0}))
+    return out
 
 
 def analyze_file(path: str | Path) -> dict[str, dict[str, float]]:

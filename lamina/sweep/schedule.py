@@ -38,7 +38,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from ..config import Experiment, dumps_toml
 from ..errors import InputError
@@ -80,23 +80,39 @@ class SweepSummary:
 _PROCESS_LOCK = threading.Lock()  # one simulation at a time per process (Brian2's device is global)
 
 
-def run_task(task: dict) -> dict:
-    """Run one point in this (worker) process and write its run file. Never raises for a failed
-    simulation: the error is returned in the record."""
+def run_task(task: dict) -> list[dict]:
+    """Run one batch of points (``task["points"]``, of one structure) in this (worker) process and
+    write one run file per point. Never raises for a failed simulation: a failed batch is re-run
+    point by point, so one bad point fails alone, and each error is returned in its record."""
     t0 = time.perf_counter()
-    rec: dict[str, Any] = {"point_id": task["run_id"], "status": "ok", "error": "", "file": "",
-                           "wall_time_s": None, "compiled": None, "host": _host(), "pid": os.getpid()}
-    try:
-        with _PROCESS_LOCK:
-            rec["task_wait_s"] = time.perf_counter() - t0
-            rec.update(_simulate_and_write(task))
-    except BaseException as e:  # noqa: BLE001 — anything a point does is recorded, not raised
-        if isinstance(e, (KeyboardInterrupt, SystemExit)):
-            raise
-        msg = f"{type(e).__name__}: {e}".strip()
-        rec.update(status="failed", error=msg[:_ERROR_MAX], wall_time_s=time.perf_counter() - t0)
-    rec["task_s"] = time.perf_counter() - t0
-    return rec
+    points = task["points"]
+    with _PROCESS_LOCK:
+        wait = time.perf_counter() - t0
+        try:
+            recs = _simulate_and_write(points, task.get("pad", 0))
+        except BaseException as e:  # noqa: BLE001
+            if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                raise
+            if len(points) == 1:
+                recs = [_failed(points[0], e, t0)]
+            else:  # failure isolation: each point alone
+                recs = []
+                for p in points:
+                    try:
+                        recs += _simulate_and_write([p], 0)
+                    except BaseException as e1:  # noqa: BLE001
+                        if isinstance(e1, (KeyboardInterrupt, SystemExit)):
+                            raise
+                        recs.append(_failed(p, e1, t0))
+    for rec in recs:
+        rec.update(task_wait_s=wait, task_s=time.perf_counter() - t0, host=_host(), pid=os.getpid())
+    return recs
+
+
+def _failed(point: dict, e: BaseException, t0: float) -> dict:
+    msg = f"{type(e).__name__}: {e}".strip()
+    return {"point_id": point["run_id"], "status": "failed", "error": msg[:_ERROR_MAX], "file": "",
+            "wall_time_s": time.perf_counter() - t0, "compiled": None}
 
 
 def _host() -> str:
@@ -105,21 +121,27 @@ def _host() -> str:
     return socket.gethostname()
 
 
-def _simulate_and_write(task: dict) -> dict:
+def _simulate_and_write(points: list[dict], pad: int) -> list[dict]:
     from ..config import experiment_from_dict
-    from ..store.results import simulate_and_write
+    from ..store.results import simulate_and_write_batch
 
     t0 = time.perf_counter()
-    exp = experiment_from_dict(task["spec"])
-    extra = {"sweep_name": task["sweep"], "sweep_point_id": task["run_id"], "sweep_point": task["point"],
-             "sweep_repeat": task["repeat"], "sweep_host": _host(), "sweep_pid": os.getpid()}
-    path, a = simulate_and_write(exp, task["runs_dir"], task.get("filename") or f"{task['run_id']}.h5",
-                                 point=task["values"], attrs=extra)
-    return {"file": f"{RUNS_DIR}/{path.name}", "wall_time_s": float(a["wall_time_s"]),
-            "compiled": bool(a["compiled"]), "build_time_s": float(a["build_time_s"]),
-            "run_time_s": float(a["run_time_s"]), "loop_s": float(a["loop_time_s"]),
-            "binary_s": float(a["binary_time_s"]), "write_s": float(a["write_s"]),
-            "point_s": time.perf_counter() - t0, "structure_key": a["structure_key"]}
+    exps = [experiment_from_dict(p["spec"]) for p in points]
+    names = [p.get("filename") or f"{p['run_id']}.h5" for p in points]
+    extra = [{"sweep_name": p["sweep"], "sweep_point_id": p["run_id"], "sweep_point": p["point"],
+              "sweep_repeat": p["repeat"], "sweep_host": _host(), "sweep_pid": os.getpid()} for p in points]
+    # padding replicas (copies of the last point, not written) keep one compiled batch size
+    written = simulate_and_write_batch(exps + [exps[-1]] * pad, points[0]["runs_dir"], names + [None] * pad,
+                                       points=[p["values"] for p in points] + [{}] * pad, attrs=extra + [{}] * pad)
+    recs = []
+    for p, (path, a) in zip(points, written):
+        recs.append({"point_id": p["run_id"], "status": "ok", "error": "", "file": f"{RUNS_DIR}/{path.name}",
+                     "wall_time_s": float(a["wall_time_s"]), "compiled": bool(a["compiled"]),
+                     "build_time_s": float(a["build_time_s"]), "run_time_s": float(a["run_time_s"]),
+                     "loop_s": float(a["loop_time_s"]), "binary_s": float(a["binary_time_s"]),
+                     "write_s": float(a["write_s"]), "point_s": time.perf_counter() - t0,
+                     "structure_key": a["structure_key"], "batch_size": int(a["batch_size"])})
+    return recs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,7 +241,8 @@ def run_sweep(exp: Experiment, out: str | Path | None = None, *, workers: int | 
               scheduler: str | None = None, client=None, progress: bool = True,
               on_result: Callable[[dict], None] | None = None, spec_path: str | None = None,
               overrides: dict | None = None, log: Callable[[str], None] | None = None,
-              index_interval: float = INDEX_INTERVAL_S, scale: str | None = None) -> SweepSummary:
+              index_interval: float = INDEX_INTERVAL_S, scale: str | None = None, batch: int | None = None,
+              resources: dict[str, float] | None = None) -> SweepSummary:
     """Run every point × repeat of ``exp``'s [sweep] table that is not done yet.
 
     Executor: ``client`` (a ``distributed.Client`` you made), else ``scheduler`` (address of a
@@ -227,10 +250,13 @@ def run_sweep(exp: Experiment, out: str | Path | None = None, *, workers: int | 
     (default: the number of cores). Results go to ``out`` (default ``results/<name>``).
     ``on_result(record)`` is called in this process for every run that finishes.
     ``spec_path``, ``overrides`` and ``scale`` are only recorded (for `Sweep.rerun_command`).
+    ``batch``: runs of one structure simulated together in one program (default: ``[sweep] batch``,
+    else :func:`default_batch`). ``resources``: Dask worker resources each batch needs, e.g.
+    ``{"GPU": 1}`` for workers started with ``--resources GPU=1`` (one GPU per worker process).
     """
     with _interruptible():
         return _run_sweep(exp, out, workers, scheduler, client, progress, on_result, spec_path, overrides,
-                          log, index_interval, scale)
+                          log, index_interval, scale, batch, resources)
 
 
 @contextlib.contextmanager
@@ -253,7 +279,7 @@ def _interruptible():
 
 
 def _run_sweep(exp, out, workers, scheduler, client, progress, on_result, spec_path, overrides, log,
-               index_interval, scale) -> SweepSummary:
+               index_interval, scale, batch=None, resources=None) -> SweepSummary:
     t_start = time.perf_counter()
     if log is None:
         log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if progress else (lambda msg: None)
@@ -309,8 +335,11 @@ def _run_sweep(exp, out, workers, scheduler, client, progress, on_result, spec_p
         save()
         records: list[dict] = []
         if pending:
+            batch = int(batch or exp.sweep.get("batch") or default_batch(exp))
+            if batch > 1:
+                log(f"lamina: batches of {batch} runs per compiled program")
             _execute(exp, pending, keys, filenames, rows, records, runs_dir, save, workers, scheduler, client,
-                     progress, on_result, log, n_skipped, len(points), index_interval)
+                     progress, on_result, log, n_skipped, len(points), index_interval, batch, resources)
         save()
     finally:
         lock.release()
@@ -322,8 +351,35 @@ def _run_sweep(exp, out, workers, scheduler, client, progress, on_result, spec_p
                         wall_s=time.perf_counter() - t_start, records=records)
 
 
+def _batches(pending: list[SweepPoint], keys: dict[str, str], batch: int) -> list[tuple[list[SweepPoint], int]]:
+    """Consecutive points of one structure in chunks of ``batch``; a last, shorter chunk is padded
+    (the count is returned) so every chunk of a structure runs in the same compiled program."""
+    out: list[tuple[list[SweepPoint], int]] = []
+    run: list[SweepPoint] = []
+    for p in pending + [None]:
+        if run and (p is None or keys[p.run_id] != keys[run[0].run_id] or len(run) == batch):
+            out.append((run, batch - len(run) if batch > 1 else 0))
+            run = []
+        if p is not None:
+            run.append(p)
+    return out
+
+
+def default_batch(exp: Experiment) -> int:
+    """Replicas per batch when neither ``--batch`` nor ``[sweep] batch`` says: measured per
+    backend (docs/benchmarks.md)."""
+    from ..backends import resolve
+
+    backend = resolve(exp)
+    return DEFAULT_BATCH.get(backend, 1)
+
+
+#: replicas per batch by backend when not given (docs/benchmarks.md: why)
+DEFAULT_BATCH = {"cpp": 1, "runtime": 1, "cuda": 32}
+
+
 def _execute(exp, pending, keys, filenames, rows, records, runs_dir, save, workers, scheduler, client,
-             progress, on_result, log, n_skipped, n_total, index_interval) -> None:
+             progress, on_result, log, n_skipped, n_total, index_interval, batch=1, resources=None) -> None:
     from distributed import as_completed
 
     from tqdm.auto import tqdm
@@ -347,35 +403,40 @@ def _execute(exp, pending, keys, filenames, rows, records, runs_dir, save, worke
             _check_workers(client, log)
         token = uuid.uuid4().hex[:8]
         runs_abs = str(runs_dir.resolve())
-        for p in pending:
-            task = {"spec": p.experiment.spec, "values": p.values, "run_id": p.run_id, "point": p.index,
+        for chunk, pad in _batches(pending, keys, batch):
+            pts = [{"spec": p.experiment.spec, "values": p.values, "run_id": p.run_id, "point": p.index,
                     "repeat": p.repeat, "seed": p.seed, "runs_dir": runs_abs, "sweep": exp.name,
-                    "filename": filenames[p.run_id]}
-            fut = client.submit(run_task, task, key=f"lamina-{p.run_id}-{token}", pure=False,
-                                priority=-order[keys[p.run_id]], retries=0)
-            futures[fut] = p
+                    "filename": filenames[p.run_id]} for p in chunk]
+            fut = client.submit(run_task, {"points": pts, "pad": pad}, key=f"lamina-{chunk[0].run_id}-{token}",
+                                pure=False, priority=-order[keys[chunk[0].run_id]], retries=0,
+                                resources=resources)
+            futures[fut] = chunk
         last_save = time.monotonic()
         for fut in as_completed(list(futures)):
-            p = futures[fut]
+            chunk = futures[fut]
             try:
-                rec = fut.result()
+                recs = fut.result()
             except Exception as e:  # noqa: BLE001 — worker died (KilledWorker), lost, cancelled
                 name = type(e).__name__
                 why = "the worker process died while running this point" if name == "KilledWorker" else ""
-                rec = {"point_id": p.run_id, "status": "failed", "file": "", "wall_time_s": None,
-                       "error": (f"{name}: {why} ({e})" if why else f"{name}: {e}")[:_ERROR_MAX]}
+                recs = [{"point_id": p.run_id, "status": "failed", "file": "", "wall_time_s": None,
+                         "error": (f"{name}: {why} ({e})" if why else f"{name}: {e}")[:_ERROR_MAX]} for p in chunk]
             fut.release()
-            row = rows[p.run_id]
-            row.update(status=rec["status"], error=rec.get("error", ""), file=rec.get("file", ""),
-                       wall_time_s=rec.get("wall_time_s"))
-            rec.update(point=p.index, repeat=p.repeat, values=p.values, seed=p.seed)
-            records.append(rec)
-            if rec["status"] != "ok":
-                n_failed += 1
-                bar.set_postfix(failed=n_failed, refresh=False)
-            bar.update(1)
-            if on_result is not None:
-                on_result(rec)
+            by_id = {r["point_id"]: r for r in recs}
+            for p in chunk:
+                rec = by_id.get(p.run_id) or {"point_id": p.run_id, "status": "failed", "file": "",
+                                              "wall_time_s": None, "error": "no result returned for this point"}
+                row = rows[p.run_id]
+                row.update(status=rec["status"], error=rec.get("error", ""), file=rec.get("file", ""),
+                           wall_time_s=rec.get("wall_time_s"))
+                rec.update(point=p.index, repeat=p.repeat, values=p.values, seed=p.seed)
+                records.append(rec)
+                if rec["status"] != "ok":
+                    n_failed += 1
+                    bar.set_postfix(failed=n_failed, refresh=False)
+                bar.update(1)
+                if on_result is not None:
+                    on_result(rec)
             if time.monotonic() - last_save >= index_interval:
                 save()
                 last_save = time.monotonic()
