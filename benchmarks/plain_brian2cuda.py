@@ -47,6 +47,7 @@ def main() -> None:
     ap.add_argument("--dir", required=True)
     ap.add_argument("--single", action="store_true", help="single precision")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--build-only", action="store_true", help="generate and compile, do not run")
     a = ap.parse_args()
     t0 = time.perf_counter()
     import brian2 as b2
@@ -97,6 +98,9 @@ def main() -> None:
     b2.run(a.duration_ms * b2.ms)
     b2.device.build(directory=a.dir, compile=True, run=False)
     setup = time.perf_counter() - t0
+    if a.build_only:
+        print(json.dumps({"script": "plain", "built": a.dir, "setup_s": setup}), flush=True)
+        return
     t1 = time.perf_counter()
     b2.device.run(directory=a.dir, results_directory="results", with_output=False)
     run_s = time.perf_counter() - t1

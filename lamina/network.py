@@ -40,9 +40,18 @@ dy_i/dt = -y_i/tau_decay + x_i/tau_rise : 1
 CURRENT_INPUTS = ("ou", "step", "current_pulse")
 
 
+_BASE_UNITS = ("metre", "kilogram", "second", "amp", "kelvin", "mole", "candela")
+
+
 def _unit_str(q: Any) -> str:
+    """The unit of ``q`` as Brian2 equations accept it, written in SI base units: the repr of a
+    looked-up unit depends on which units happen to be registered (e.g. "farad / (meter ** 2)",
+    which the equation parser rejects)."""
     dim = get_dimensions(q)
-    return "1" if dim is DIMENSIONLESS else repr(get_unit(dim))
+    if dim is DIMENSIONLESS:
+        return "1"
+    parts = [f"{name}**{int(e) if float(e).is_integer() else float(e)}" for name, e in zip(_BASE_UNITS, dim._dims) if e]
+    return " * ".join(parts)
 
 
 @dataclass(frozen=True)
