@@ -32,6 +32,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 GPU = "cuda"  # --gpu-backend cpp: a plumbing run of this script on a machine without a GPU
+CPP_BASELINE = True  # --no-cpp: leave out the one-core cpp runs of the scale phase
 HET13 = ["prescott.input"] + ["prescott.int", "prescott.diff"] * 6
 
 
@@ -100,8 +101,9 @@ def programs(sizes: list[int], phases: set[str], sweep_batch: int) -> list[tuple
     if "scale" in phases:
         for n in sizes:
             out += [(het_spec(n, GPU), 1), (het_spec(n, GPU, "single"), 1),
-                    (het_spec(n, "cpp", duration_ms=_cpp_ms(n)), 1),
                     ({"plain": _plain_args(n, False)}, 1), ({"plain": _plain_args(n, True)}, 1)]
+            if CPP_BASELINE:
+                out.append((het_spec(n, "cpp", duration_ms=_cpp_ms(n)), 1))
             if n <= 1000:
                 out.append((het_spec(n, "cpp", "single", duration_ms=_cpp_ms(n)), 1))
     if "sweep" in phases:
@@ -112,7 +114,7 @@ def programs(sizes: list[int], phases: set[str], sweep_batch: int) -> list[tuple
         out.append((expand_sweep(exp)[0].spec, sweep_batch))
     if "cpu" in phases:
         for b in (1, 4, 16, 32):
-            out.append((het_spec(1000, "cpp", duration_ms=36.0), b))
+            out.append((het_spec(1000, "cpp", duration_ms=9.0), b))
     return out
 
 
@@ -201,9 +203,10 @@ def phase_scale(out: Path, sizes: list[int]) -> None:
             rec = _lamina_run(het_spec(n, backend, precision))
             row[f"lamina_cuda_{precision}"] = {**rec, "neuron_steps_per_s": 13 * n * 18000 / rec["loop_s"]}
         dur = _cpp_ms(n)
-        rec = _lamina_run(het_spec(n, "cpp", duration_ms=dur), repeats=1 if n > 1000 else 2)
-        row["lamina_cpp_1core"] = {**rec, "duration_ms": dur, "neuron_steps_per_s": 13 * n * dur * 100 / rec["loop_s"]}
-        if n <= 1000:
+        if CPP_BASELINE:
+            rec = _lamina_run(het_spec(n, "cpp", duration_ms=dur), repeats=1 if n > 1000 else 2)
+            row["lamina_cpp_1core"] = {**rec, "duration_ms": dur, "neuron_steps_per_s": 13 * n * dur * 100 / rec["loop_s"]}
+        if n <= 1000 and CPP_BASELINE:
             rec = _lamina_run(het_spec(n, "cpp", "single", duration_ms=dur))
             row["lamina_cpp_1core_single"] = {**rec, "neuron_steps_per_s": 13 * n * dur * 100 / rec["loop_s"]}
         for single in (False, True) if GPU == "cuda" else ():
@@ -214,7 +217,7 @@ def phase_scale(out: Path, sizes: list[int]) -> None:
                                                                       else {"error": p.stderr[-2000:]})
         d, s = row["lamina_cuda_double"], row["lamina_cuda_single"]
         pd_, ps_ = row.get("plain_cuda_double", {}), row.get("plain_cuda_single", {})
-        c = row["lamina_cpp_1core"]
+        c = row.get("lamina_cpp_1core", {"neuron_steps_per_s": float("nan")})
         if "neuron_steps_per_s" in pd_:
             row["lamina_over_plain_double"] = d["neuron_steps_per_s"] / pd_["neuron_steps_per_s"]
             row["lamina_single_over_plain_double"] = s["neuron_steps_per_s"] / pd_["neuron_steps_per_s"]
@@ -224,17 +227,27 @@ def phase_scale(out: Path, sizes: list[int]) -> None:
         log(out, row)
 
 
-def phase_sweep(out: Path, batch: int, workers: int = 1) -> None:
+def phase_sweep(out: Path, batch: int, workers: int = 1, seeds: int | None = None) -> None:
     res = out / "info_strength_gpu"
     cmd = [sys.executable, "-m", "lamina.cli", "sweep", str(ROOT / "sims" / "info_strength.toml"), "--scale", "paper",
            "--backend", GPU, "--batch", str(batch), "--workers", str(workers), "-o", str(res), "-q", "--log-json"]
+    if seeds:  # a part of the sweep: the first `seeds` of its 20 seeds
+        cmd += ["--set", f"sweep.seeds={seeds}"]
     t0 = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     runs = [json.loads(l) for l in p.stdout.splitlines() if l.startswith('{"event": "run"')]
     ok = sum(r["status"] == "ok" for r in runs)
     loop = sorted({(r.get("loop_s") or 0.0) for r in runs})
-    log(out, {"phase": "sweep", "batch": batch, "runs": len(runs), "ok": ok, "wall_s": wall, "rc": p.returncode,
+    batches = {}
+    for f in sorted((res / "runs").glob("*.h5"))[:2000]:
+        from lamina.store.run import read_header
+
+        h = read_header(f) or {}
+        batches.setdefault(h.get("device_seed"), (h.get("batch_wall_time_s"), h.get("binary_time_s"), h.get("loop_time_s"),
+                                                   h.get("build_time_s")))
+    log(out, {"phase": "sweep", "batch": batch, "seeds": seeds or 20, "runs": len(runs), "ok": ok, "wall_s": wall,
+              "rc": p.returncode, "per_batch_wall_binary_loop_build_s": list(batches.values()),
               "loop_s_per_batch": loop[-5:], "neuron_steps_per_s": len(runs) * 13000 * 25000 / max(wall, 1e-9),
               "stderr_tail": p.stderr[-1500:]})
 
@@ -244,12 +257,11 @@ def phase_cpu(out: Path) -> None:
     from lamina.simulation import simulate_batch
 
     for b in (1, 4, 16, 32):
-        exps = [experiment_from_dict(het_spec(1000, "cpp", duration_ms=36.0, seed=50 + k)) for k in range(b)]
-        simulate_batch(exps)  # warm (compiled by the build phase)
-        t0 = time.perf_counter()
+        exps = [experiment_from_dict(het_spec(1000, "cpp", duration_ms=9.0, seed=50 + k)) for k in range(b)]
+        t0 = time.perf_counter()  # compiled by the build phase; loop_s is timed inside the program
         rs = simulate_batch(exps)
         log(out, {"phase": "cpu", "batch": b, "wall_s": time.perf_counter() - t0, "loop_s": rs[0].attrs["loop_time_s"],
-                  "neuron_steps_per_s_per_core": b * 13000 * 3600 / rs[0].attrs["loop_time_s"]})
+                  "neuron_steps_per_s_per_core": b * 13000 * 900 / rs[0].attrs["loop_time_s"]})
 
 
 def main() -> None:
@@ -260,9 +272,12 @@ def main() -> None:
     ap.add_argument("--sweep-batch", type=int, default=126)
     ap.add_argument("--jobs", type=int, default=6, help="programs compiled at once in the build phase")
     ap.add_argument("--gpu-backend", default="cuda", help="cpp: test this script's plumbing without a GPU")
+    ap.add_argument("--no-cpp", action="store_true", help="scale phase without the one-core cpp runs")
+    ap.add_argument("--sweep-seeds", type=int, default=None, help="sweep phase on the first N of the 20 seeds")
     a = ap.parse_args()
-    global GPU
+    global GPU, CPP_BASELINE
     GPU = a.gpu_backend
+    CPP_BASELINE = not a.no_cpp
     os.environ["LAMINA_BENCH_GPU"] = GPU
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -282,7 +297,7 @@ def main() -> None:
     if "scale" in phases:
         phase_scale(out, sizes)
     if "sweep" in phases:
-        phase_sweep(out, a.sweep_batch)
+        phase_sweep(out, a.sweep_batch, seeds=a.sweep_seeds)
     if "cpu" in phases:
         phase_cpu(out)
 

@@ -126,6 +126,7 @@ class Built:
     traces: dict[int, b2.StateMonitor] = field(default_factory=dict)  # by group
     trace_index: dict[int, np.ndarray] = field(default_factory=dict)  # group -> recorded neuron ids
     stim_array: b2.TimedArray | None = None
+    shared: dict[int, frozenset[str]] = field(default_factory=dict)  # group -> parameters stored once
 
 
 def _receives_inhibition(exp: Experiment, layer: str) -> bool:
@@ -166,9 +167,37 @@ def _pos(exp: Experiment, name: str) -> int:
     return next(z for z, l in enumerate(exp.layers) if l.name == name)
 
 
-def group_equations(exp: Experiment, layout: Layout, group: int, n_pathways: int) -> str:
+Shared = dict[int, frozenset[str]]  # group -> card parameters stored once for the group
+
+
+def shared_parameters(exps: Sequence[Experiment]) -> Shared:
+    """Per group, the card parameters with one fixed value in every layer of the group in every
+    replica: stored as one scalar for the group instead of one value per neuron (fewer memory
+    reads per step and fewer arrays to load and write; the numbers are the same)."""
+    from .quantities import Distribution
+
+    layout = Layout.of(exps[0], len(exps))
+    out: Shared = {}
+    for g in range(len(layout.cards)):
+        zs = layout.layers_of(g)
+        keep = []
+        for k in exps[0].layers[zs[0]].cell.card.parameters:
+            vals = set()
+            for e in exps:
+                for z in zs:
+                    v = e.layers[z].cell.params[k]
+                    vals.add(None if isinstance(v, Distribution) else float(np.asarray(v)))
+            if len(vals) == 1 and None not in vals:
+                keep.append(k)
+        out[g] = frozenset(keep)
+    return out
+
+
+def group_equations(exp: Experiment, layout: Layout, group: int, n_pathways: int,
+                    shared: frozenset[str] = frozenset()) -> str:
     """The equations of one group: the card's, the synaptic gates, the input terms its layers
-    need, one per-neuron variable per card parameter and the connectivity ranges."""
+    need, one variable per card parameter (per neuron, or ``shared`` for the group) and the
+    connectivity ranges."""
     z0 = layout.layers_of(group)[0]
     card = exp.layers[z0].cell.card
     cu = _unit_str(card.current_unit)
@@ -182,7 +211,8 @@ def group_equations(exp: Experiment, layout: Layout, group: int, n_pathways: int
         lines.append(f"I_ext = I_bias : {cu}")
     if kick:
         lines += ["kick_step : integer (constant)", "kick_v : volt (constant)"]
-    lines += [f"{k} : {_unit_str(v)} (constant)" for k, v in card.parameters.items()]
+    lines += [f"{k} : {_unit_str(v)} ({'constant, shared' if k in shared else 'constant'})"
+              for k, v in card.parameters.items()]
     # connectivity: per pathway object, this neuron's target (or source) range and p / in-degree
     for s in range(n_pathways):
         lines += [f"lo{s} : integer (constant)", f"hi{s} : integer (constant)", f"k{s} : 1 (constant)"]
@@ -228,10 +258,14 @@ def _connectivity(exp: Experiment, layout: Layout, members: list[int]) -> tuple[
     return lo, hi, k
 
 
-def build(exp: Experiment, batch: int = 1) -> Built:
+def build(exp: Experiment, batch: int = 1, shared: Shared | None = None) -> Built:
     """Create the Brian2 objects for ``batch`` replicas of ``exp``'s structure (in the currently
-    active device). Values of ``exp`` that are set at run time are not used here."""
+    active device). Values of ``exp`` that are set at run time are not used here; ``shared``
+    (default: :func:`shared_parameters` of ``batch`` copies of ``exp``) says which parameters are
+    one value per group."""
     layout = Layout.of(exp, batch)
+    if shared is None:
+        shared = shared_parameters([exp] * batch)
     # One clock, the default one: brian2cuda's synapse code only knows `defaultclock`.
     b2.defaultclock.dt = exp.dt
     stim_array = None
@@ -251,7 +285,8 @@ def build(exp: Experiment, batch: int = 1) -> Built:
     for g in range(len(layout.cards)):
         card = exp.layers[layout.layers_of(g)[0]].cell.card
         grp = b2.NeuronGroup(
-            layout.group_size[g], group_equations(exp, layout, g, n_path[g]), threshold=card.threshold,
+            layout.group_size[g], group_equations(exp, layout, g, n_path[g], shared.get(g, frozenset())),
+            threshold=card.threshold,
             reset=card.reset, refractory=card.refractory or False, method=exp.method,
             name=f"cells{g}", namespace={"I_stim": stim_array} if stim_array else {},
         )
@@ -265,10 +300,10 @@ def build(exp: Experiment, batch: int = 1) -> Built:
             zs = [z for z in layout.layers_of(g) if exp.layers[z].name in exp.input.layers]
             lo = min(layout.slot(z, 0).start for z in zs)
             hi = max(layout.slot(z, batch - 1).start + layout.sizes[z] for z in zs)
-            kicks.append(grp[lo:hi].run_regularly("v = v + kick_v*int(t_in_timesteps == kick_step)", when="start",
+            kicks.append(_sub(grp, lo, hi, "kicked").run_regularly("v = v + kick_v*int(t_in_timesteps == kick_step)", when="start",
                                                   name=f"{grp.name}_kick"))
         groups[g] = grp
-    built = Built(b2.Network(), layout, groups, stim_array=stim_array)
+    built = Built(b2.Network(), layout, groups, stim_array=stim_array, shared=shared)
     for s, ((pre_g, post_g, kind, rule, delay), members) in enumerate(pathways):
         slot = path_slot[s]
         syn_kw = dict(on_pre=f"x_{kind[0]}_post += 1", delay=delay * b2.second if delay > 0 else None,
@@ -286,7 +321,8 @@ def build(exp: Experiment, batch: int = 1) -> Built:
             zi, zj = _pos(exp, proj.pre), _pos(exp, proj.post)
             n_pre, n_post, pre0 = layout.sizes[zi], layout.sizes[zj], layout.slot(zi, 0).start
             offset = layout.slot(zj, 0).start
-            syn = b2.Synapses(groups[pre_g], groups[post_g][offset:offset + batch * n_post], **syn_kw)
+            syn = b2.Synapses(groups[pre_g], _sub(groups[post_g], offset, offset + batch * n_post, f"target{s}"),
+                              **syn_kw)
             syn.connect(i=f"q + {pre0} + (j // {n_post})*{n_pre} for q in sample({n_pre}, size={int(proj.value)})")
         built.synapses.append((syn, members, offset))
     for g, grp in groups.items():
@@ -296,7 +332,7 @@ def build(exp: Experiment, batch: int = 1) -> Built:
             for z in layout.layers_of(g):
                 for r in range(batch):
                     sl = layout.slot(z, r)
-                    built.rates[(z, r)] = b2.PopulationRateMonitor(grp[sl.start:sl.start + sl.size],
+                    built.rates[(z, r)] = b2.PopulationRateMonitor(_sub(grp, sl.start, sl.start + sl.size, f"L{z}r{r}"),
                                                                    name=f"rate{z}_{r}")
         if exp.record.trace_vars:
             idx = np.concatenate([np.arange(layout.slot(z, r).start, layout.slot(z, r).start + exp.record.trace_neurons)
@@ -306,6 +342,12 @@ def build(exp: Experiment, batch: int = 1) -> Built:
     built.network.add(list(groups.values()), kicks, [s for s, _, _ in built.synapses], *built.spikes.values(),
                       *built.rates.values(), *built.traces.values())
     return built
+
+
+def _sub(group: b2.NeuronGroup, start: int, stop: int, what: str) -> b2.Subgroup:
+    """A subgroup with an explicit name: auto-named ones get a suffix while older ones are alive,
+    which would change the generated code (and recompile) from one process to the next."""
+    return b2.Subgroup(group, start, stop, name=f"{group.name}_{what}")
 
 
 def _replica_of(layout: Layout, group: int) -> np.ndarray:
@@ -325,6 +367,8 @@ def run_values(exps: Sequence[Experiment], built: Built, stims: Sequence[Stimulu
     values: dict[tuple[int, str], np.ndarray] = {}
     for g, grp in built.groups.items():
         for var in _run_time_vars(exps[0], layout, g):
+            if var in built.shared.get(g, ()):
+                continue
             values[(g, var)] = np.zeros(layout.group_size[g], np.int32 if var == "kick_step" else np.float64)
             if var == "kick_step":
                 values[(g, var)][:] = NO_KICK
@@ -333,7 +377,10 @@ def run_values(exps: Sequence[Experiment], built: Built, stims: Sequence[Stimulu
             s = layout.slot(z, r)
             g, cut = s.group, slice(s.start, s.start + s.size)
             for k in layer.cell.card.parameters:
-                values[(g, k)][cut] = param_values(layer.cell.params[k], layer.size, rng, f"{layer.name}.{k}")
+                if k in built.shared.get(g, ()):  # one fixed value everywhere (draws nothing from rng)
+                    values[(g, k)] = np.asarray(float(np.asarray(layer.cell.params[k])))
+                else:
+                    values[(g, k)][cut] = param_values(layer.cell.params[k], layer.size, rng, f"{layer.name}.{k}")
             if layer.name in exp.input.layers:
                 if exp.input.kind == "pulse_packet":
                     values[(g, "kick_step")][cut] = stim.kick_step[layer.name]

@@ -21,7 +21,7 @@ from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimension
 
 from ..config import Experiment
 from ..errors import SimulationError
-from ..network import Built, run_values, structure_key
+from ..network import Built, Shared, run_values, shared_parameters, structure_key
 from ..stimulus import Stimulus, realise
 
 
@@ -139,13 +139,22 @@ class Backend:
         """What this backend adds to the structure key (device, precision, GPU ...)."""
         return ()
 
-    def key(self, exp: Experiment, batch: int = 1) -> str:
-        """The structure key of ``batch`` replicas of ``exp`` on this backend (what decides a recompile)."""
-        return structure_key(exp, self.name, batch, (exp.precision, *self.key_extra()))
+    def key(self, exp: Experiment) -> str:
+        """The structure key of ``exp`` on this backend: the identity of the compiled *model*
+        (the same for a run made alone or in a batch)."""
+        return structure_key(exp, self.name, 1, (exp.precision, *self.key_extra()))
 
-    def prepare(self, exp: Experiment, batch: int, device_seed: int) -> tuple[Built, dict[str, Any]]:
-        """A network of ``batch`` replicas of ``exp``'s structure, built or reused, and build info
-        (``compiled``: bool, ``build_s``: seconds)."""
+    def program_key(self, exp: Experiment, batch: int = 1, shared: Shared | None = None) -> str:
+        """The key of the program for ``batch`` replicas of ``exp`` with ``shared`` parameters
+        (default: those of ``exp`` alone): what decides a recompile."""
+        shared = shared_parameters([exp] * batch) if shared is None else shared
+        sig = sorted((g, sorted(s)) for g, s in shared.items())
+        return structure_key(exp, self.name, batch, (exp.precision, *self.key_extra(), sig))
+
+    def prepare(self, exp: Experiment, batch: int, device_seed: int,
+                shared: Shared | None = None) -> tuple[Built, dict[str, Any]]:
+        """A network of ``batch`` replicas of ``exp``'s structure with ``shared`` parameters,
+        built or reused, and build info (``compiled``: bool, ``build_s``: seconds)."""
         raise NotImplementedError
 
     def execute(self, exp: Experiment, built: Built, values: dict[tuple[int, str], np.ndarray],
@@ -176,7 +185,8 @@ class Backend:
         splits = [split_seed(e.seed) for e in exps]
         stims = [realise(e, stim_rng) for e, (_, stim_rng, _) in zip(exps, splits)]
         dev_seed = batch_device_seed([d for _, _, d in splits])
-        built, info = self.prepare(exps[0], len(exps), dev_seed)
+        shared = shared_parameters(exps)
+        built, info = self.prepare(exps[0], len(exps), dev_seed, shared)
         values, current = run_values(exps, built, stims, [p for p, _, _ in splits])
         timing = self.execute(exps[0], built, values, current, dev_seed, progress)
         raws = collect(exps, built, stims)
@@ -184,7 +194,7 @@ class Backend:
         self.finish(built)
         for r, raw in enumerate(raws):
             raw.info = {"backend": self.name, "structure_key": self.key(exps[0]),
-                        "program_key": self.key(exps[0], len(exps)), **info, **timing,
+                        "program_key": self.program_key(exps[0], len(exps), shared), **info, **timing,
                         "batch_size": len(exps), "batch_index": r, "device_seed": dev_seed,
                         "batch_seeds": [int(e.seed) for e in exps]}
             raw.info["precision"] = exps[0].precision

@@ -163,9 +163,9 @@ class CudaBackend(StandaloneBackend):
         p.devices.cpp_standalone.run_cmd_unix = ["/bin/sh", "-c", 'exec ./main "$@" 2>&1', "main"]
         _curand_from_wheel(p)
 
-    def prepare(self, exp: Experiment, batch: int, device_seed: int):
+    def prepare(self, exp: Experiment, batch: int, device_seed: int, shared=None):
         self._batch = batch
-        return super().prepare(exp, batch, device_seed)
+        return super().prepare(exp, batch, device_seed, shared)
 
     def execute(self, exp, built, values, current, device_seed, progress):
         if self.build_only or not self.gpu:

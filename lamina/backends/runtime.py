@@ -17,12 +17,12 @@ class RuntimeBackend(Backend):
 
     name = "runtime"
 
-    def prepare(self, exp: Experiment, batch: int, device_seed: int) -> tuple[Built, dict[str, Any]]:
+    def prepare(self, exp: Experiment, batch: int, device_seed: int, shared=None) -> tuple[Built, dict[str, Any]]:
         b2.set_device("runtime")
         b2.prefs.codegen.target = "numpy"
         b2.prefs.core.default_float_dtype = np.float32 if exp.precision == "single" else np.float64
         b2.seed(device_seed)
-        return build(exp, batch), {"compiled": False, "build_s": 0.0}
+        return build(exp, batch, shared), {"compiled": False, "build_s": 0.0}
 
     def execute(self, exp: Experiment, built: Built, values: dict[tuple[int, str], np.ndarray],
                 current: np.ndarray | None, device_seed: int, progress: bool) -> dict[str, float]:

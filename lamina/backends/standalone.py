@@ -80,24 +80,24 @@ class StandaloneBackend(Backend):
             except (ValueError, PermissionError):
                 continue
 
-    def project_dir(self, exp: Experiment, batch: int = 1) -> Path:
-        """The shared, compiled copy of this structure's project."""
-        return self.cache_dir / self.name / self.key(exp, batch)
+    def project_dir(self, exp: Experiment, batch: int = 1, shared=None) -> Path:
+        """The shared, compiled copy of this program's project."""
+        return self.cache_dir / self.name / self.program_key(exp, batch, shared)
 
-    def prepare(self, exp: Experiment, batch: int, device_seed: int) -> tuple[Built, dict[str, Any]]:
-        if self.key(exp, batch) == self._key and self._built is not None:
+    def prepare(self, exp: Experiment, batch: int, device_seed: int, shared=None) -> tuple[Built, dict[str, Any]]:
+        if self.program_key(exp, batch, shared) == self._key and self._built is not None:
             return self._built, {"compiled": False, "build_s": 0.0}
-        return self._built_for(exp, batch)
+        return self._built_for(exp, batch, shared)
 
-    def _built_for(self, exp: Experiment, batch: int) -> tuple[Built, dict[str, Any]]:
+    def _built_for(self, exp: Experiment, batch: int, shared=None) -> tuple[Built, dict[str, Any]]:
         """Generate code and make sure a compiled program exists, compiling only if no process
         compiled this structure before."""
         from filelock import FileLock
 
-        key = self.key(exp, batch)
-        shared = self.project_dir(exp, batch)
-        private = shared.with_name(f"{key}.work") / f"{socket.gethostname()}-{os.getpid()}"
-        shared.parent.mkdir(parents=True, exist_ok=True)
+        key = self.program_key(exp, batch, shared)
+        project = self.project_dir(exp, batch, shared)
+        private = project.with_name(f"{key}.work") / f"{socket.gethostname()}-{os.getpid()}"
+        project.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         # Brian2 suffixes auto-generated object names (_1, _2 …) while older objects are alive;
         # drop them so generated code, and hence the compiled program, is the same in every process.
@@ -109,18 +109,19 @@ class StandaloneBackend(Backend):
         # process and after a switch of structure, or the program would be recompiled.
         b2.set_device(self.device_name, build_on_run=False)
         self._device.reinit()
+        gc.collect()  # reinit drops the device's references to the old network: free it before naming new objects
         b2.set_device(self.device_name, build_on_run=False)
-        self._remove_stale_copies(shared)
+        self._remove_stale_copies(project)
         self.configure(exp)
         if self.seed_code:
             self._device.insert_code("main", self.seed_code)
-        built = build(exp, batch)
+        built = build(exp, batch, shared)
         built.network.run(exp.duration, namespace={}, report="text", report_period=10 * b2.second)
         log = io.StringIO()
         # The lock makes a second process wait for the first compile instead of repeating it.
-        with FileLock(str(shared) + ".lock"):
-            if (shared / "main").exists() and not (private / "main").exists():
-                shutil.copytree(shared, private, copy_function=shutil.copy2, dirs_exist_ok=True,
+        with FileLock(str(project) + ".lock"):
+            if (project / "main").exists() and not (private / "main").exists():
+                shutil.copytree(project, private, copy_function=shutil.copy2, dirs_exist_ok=True,
                                 ignore=shutil.ignore_patterns("results"))
             private.mkdir(parents=True, exist_ok=True)
             try:
@@ -140,12 +141,12 @@ class StandaloneBackend(Backend):
             except Exception as e:  # compiler errors: keep the message, not Brian's traceback
                 raise SimulationError(f"building the {self.name} program in {private} failed: {e}") from e
             if compiled:  # publish for other processes: copy, then rename into place
-                tmp = shared.with_name(f".{key}.{os.getpid()}.tmp")
+                tmp = project.with_name(f".{key}.{os.getpid()}.tmp")
                 shutil.copytree(private, tmp, copy_function=shutil.copy2, dirs_exist_ok=True,
                                 ignore=shutil.ignore_patterns("results"))
-                if shared.exists():
-                    shutil.rmtree(shared)
-                tmp.rename(shared)
+                if project.exists():
+                    shutil.rmtree(project)
+                tmp.rename(project)
         if private not in self._private_dirs:  # the private copy goes when the process ends
             atexit.register(shutil.rmtree, private, True)
             self._private_dirs.add(private)
