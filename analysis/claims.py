@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from lamina.figures import style as plots
-from lamina.analysis import pulse_packet
+from lamina.analysis.readout import rebaseline_packet
 from lamina.figures.context import Context, ensure_runs
 from lamina.figures.packets import packet_rows, rows_to_frame
 
@@ -39,9 +39,10 @@ def noise_floor(ctx: Context) -> None:
                 t = r.data.spikes[l["name"]][0]
                 n = int(l["size"])
                 rate = np.count_nonzero(t >= 20) / n / ((r.duration_ms - 20) / 1e3)
-                pp = pulse_packet(t, 0.0, r.duration_ms, baseline_rate=rate, n_neurons=n)
-                sizes.setdefault(z, []).append(pp.alpha / n)
-                sds.setdefault(z, []).append(pp.sigma)
+                # the packet lamina analyze stored, with this run's own 20 ms … end rate subtracted
+                pk = rebaseline_packet(r.data.analysis[l["name"]], n, rate, float(r.data.analysis["packet_window_ms"]))
+                sizes.setdefault(z, []).append(pk["packet_size"] / n)
+                sds.setdefault(z, []).append(pk["packet_sd_ms"])
         def sd(z):
             v = [x for x in sds[z] if np.isfinite(x)]
             return f"{np.mean(v):.1f}" if v else "–"
@@ -56,12 +57,12 @@ def fig3_paper_size(ctx: Context) -> None:
     runs = ensure_runs(paper, "claims", "fig3", overrides={'sweep."network.layers"': [HET, DIFF], "sweep.seeds": 2})
     df = rows_to_frame(packet_rows(runs))
     print("fig3 at N = 1000 (2 seeds): per seed, packet size (fraction) by layer | SD (ms) by layer")
-    for (net, s, a), d in df.groupby(["network", "sigma_in", "alpha_in"], sort=False):
+    for (net, s, a), d in df.groupby(["network", "input_sigma_ms", "input_alpha"], sort=False):
         print(f"  {net} sigma {s:g} alpha {a:g}")
         for seed, ds in d.groupby("seed"):
             ds = ds.sort_values("layer")
-            print(f"    seed {seed}: " + " ".join(f"{v:.2f}" for v in ds.alpha_frac) + " | "
-                  + " ".join(f"{v:.1f}" if a else "–" for v, a in zip(ds.sigma, ds.alive)))
+            print(f"    seed {seed}: " + " ".join(f"{v:.2f}" for v in ds.packet_size_frac) + " | "
+                  + " ".join(f"{v:.1f}" if a else "–" for v, a in zip(ds.packet_sd_ms, ds.alive)))
     base = [r for r in runs if r.input_param("alpha") == 0]
     for net in dict.fromkeys(r.network for r in base):
         rates = {}
@@ -92,9 +93,9 @@ def integration(ctx: Context) -> None:
         runs = ensure_runs(ctx, "claims", "fig3", overrides={"simulation.method": method, "simulation.dt": dt})
         df = rows_to_frame(packet_rows(runs))
         last = df[df.layer == df.layer.max()]
-        for (net, s, a), d in last.groupby(["network", "sigma_in", "alpha_in"], sort=False):
+        for (net, s, a), d in last.groupby(["network", "input_sigma_ms", "input_alpha"], sort=False):
             table.setdefault((net, s, a), {})[(method, dt)] = (
-                plots.fmt_ci(d.alpha_frac, 2), plots.fmt_ci(d.sigma[d.alive], 2, "ms"), f"{int(d.alive.sum())}/{len(d)}")
+                plots.fmt_ci(d.packet_size_frac, 2), plots.fmt_ci(d.packet_sd_ms[d.alive], 2, "ms"), f"{int(d.alive.sum())}/{len(d)}")
         for r in runs:
             if r.input_param("alpha") == 0:
                 for z, l in enumerate(r.chain):

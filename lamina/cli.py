@@ -88,6 +88,11 @@ def cmd_sweep(args) -> int:
     gpus = getattr(args, "gpus_per_task", None)
     resources = {"GPU": gpus} if gpus else None
     points = expand_sweep(exp)  # validate everything before starting any process
+    if workers is None and not scheduler:
+        from .backends import resolve
+
+        if resolve(exp) == "cuda":
+            workers = 1  # one process drives the GPU, in batches (more GPUs: a Dask scheduler)
     out = Path(args.output) if getattr(args, "output", None) else Path("results") / exp.name
     ensure_writable_dir(out)
     quiet = bool(getattr(args, "quiet", False))
@@ -154,8 +159,10 @@ def cmd_figures(args) -> int:
         raise ConfigError("--workers", args.workers, "a positive number of worker processes")
     # One worker process per core unless told otherwise, as `lamina sweep` does.
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    if args.workers is None and getattr(args, "backend", None) == "cuda":
+        workers = 1  # one process drives the GPU, in batches
     ctx = Context(scale=args.scale, results=Path(args.results), out=Path(args.output), quiet=bool(args.quiet),
-                  workers=workers)
+                  workers=workers, backend=getattr(args, "backend", None), precision=getattr(args, "precision", None))
     for d, name in ((ctx.out, "-o/--output"), (ctx.results, "--results")):
         try:
             d.mkdir(parents=True, exist_ok=True)
@@ -222,6 +229,9 @@ def cmd_run(args) -> int:
     from .store.run import ensure_writable_dir, open_run, write_run
 
     exp, overrides = _load(args)
+    if exp.sweep is not None and not getattr(args, "no_sweep", False):
+        raise ConfigError("sweep", None, f"{args.spec} has a [sweep] table: run it with `lamina sweep {args.spec}`, "
+                          "or add --no-sweep to run its base spec once (with any --set values)")
     from .backends import get_backend, resolve
 
     backend = resolve(exp)
@@ -236,6 +246,7 @@ def cmd_run(args) -> int:
         _status(f"lamina: {'compiled' if info['compiled'] else 'already compiled'} {info['project']} "
                 f"in {time.perf_counter() - t0:.1f} s", args.quiet)
         return 0
+    get_backend(backend)  # no brian2cuda / nvcc / GPU: one line, before anything is written
     out = ensure_writable_dir(Path(args.output or Path("results") / exp.name))
     _status(f"lamina: {exp.name}: {sum(l.size for l in exp.layers)} neurons, "
             f"{float(exp.duration) * 1e3:g} ms, backend {backend} (compiles once per structure)", args.quiet)
@@ -256,13 +267,83 @@ def cmd_run(args) -> int:
 
 
 def cmd_info(args) -> int:
+    """``lamina info FILE``: a human summary of a run file or of a sweep index.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``result``: a run file, a sweep index (``sweep.h5``, root attribute ``kind`` =
+        ``"lamina-sweep"``) or a sweep directory holding one.
+
+    Returns
+    -------
+    int
+        0. An unreadable or foreign file raises :class:`ConfigError` (exit 2, one line).
+    """
+    import h5py
+
     from .analysis.readout import layer_rows
     from .store.run import open_run
+    from .store.sweep_index import INDEX_NAME, RUNS_DIR
 
+    def _info_sweep(path: Path) -> int:
+        """Print the summary of a sweep index (``sweep.h5``)."""
+        from .store.sweep_index import open_sweep
+
+        try:
+            sw = open_sweep(path)
+            a, cols = sw.attrs, sw.columns()
+        except (OSError, ValueError, KeyError) as e:
+            raise ConfigError("result", str(path),
+                              f"a readable lamina sweep index ({' '.join(str(e).split())[:200]})") from None
+        n = int(a.get("n_runs", 0))
+        state = "complete" if a.get("complete") else "incomplete"
+        print(f"{sw.index_path}")
+        print(f"  sweep {a.get('name')}  {n} runs ({state}): ok {a.get('n_ok', 0)}  failed {a.get('n_failed', 0)}  "
+              f"pending {a.get('n_pending', 0)}  updated {a.get('updated', '')}")
+        print(f"  lamina {a.get('lamina_version', '')}  spec {a.get('spec_path') or '(not recorded)'}"
+              + (f"  scale {a['scale']}" if a.get("scale") else "")
+              + f"  base seed {a.get('base_seed', '')}  seeds {a.get('seeds', 1)} ({a.get('seed_mode', '')})")
+        if a.get("overrides"):
+            print(f"  overrides {a['overrides']}")
+        units = a.get("units") or {}
+        for p in sw.paths:
+            vals = list(dict.fromkeys(cols[p].tolist())) if p in cols else []
+            shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in vals[:8])
+            more = f", … ({len(vals)} values)" if len(vals) > 8 else ""
+            unit = f" {units[p]}" if units.get(p) else ""
+            print(f"  swept {p}: {shown}{more}{unit}")
+        files = [f for f in cols.get("file", []) if f]
+        if files:
+            dirs = sorted({str((sw.directory / f).parent) for f in files})
+            print(f"  runs in {', '.join(dirs)}  ({len(files)} result files; "
+                  f"e.g. `lamina info {sw.directory / files[0]}`)")
+        else:
+            print(f"  runs in {sw.directory / RUNS_DIR}  (no result files yet)")
+        failed = [(pid, err) for pid, st, err in zip(cols.get("point_id", []), cols.get("status", []),
+                                                      cols.get("error", [])) if st == "failed"]
+        for pid, err in failed[:5]:
+            print(f"  failed {pid}: {' '.join(str(err).split())[:160]}")
+        if len(failed) > 5:
+            print(f"  … and {len(failed) - 5} more failed runs")
+        return 0
+
+    target = Path(args.result)
+    if target.is_dir():
+        if (target / INDEX_NAME).is_file():
+            return _info_sweep(target / INDEX_NAME)
+        raise ConfigError("result", args.result, f"a run file, a sweep index or a sweep directory (no {INDEX_NAME} here)")
+    if not target.exists():
+        raise ConfigError("result", args.result, "an existing run file or sweep index (no such file)")
     try:
-        run = open_run(args.result)
-    except (OSError, ValueError) as e:
-        raise ConfigError("result", args.result, f"a readable lamina result file ({e})") from None
+        with h5py.File(target, "r", locking=False) as f:
+            kind = f.attrs.get("kind", "")
+        if (kind.decode() if isinstance(kind, bytes) else str(kind)) == "lamina-sweep":
+            return _info_sweep(target)
+        run = open_run(target)
+    except (OSError, ValueError, KeyError) as e:
+        why = " ".join(str(e).split())[:200]  # HDF5 messages span lines; the CLI promises one
+        raise ConfigError("result", args.result, f"a readable lamina result file ({why})") from None
     a = run.attrs
     print(f"{run.path}")
     print(f"  name {a.get('name')}  seed {a.get('seed')}  backend {a.get('backend')}  "
@@ -350,6 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", help="output directory (default results/<name>)")
     r.add_argument("--figure", default="", help="figure path (default next to the result; 'none' to skip)")
     r.add_argument("-q", "--quiet", action="store_true", help="only print the summary table")
+    r.add_argument("--no-sweep", action="store_true",
+                   help="run the base spec of a sweep spec once (with --set values), ignoring its [sweep] table")
     r.add_argument("--build-only", action="store_true",
                    help="generate and compile the program (cuda: without a GPU), run nothing, write nothing")
     r.add_argument("--compute-capability", type=float, default=None,
@@ -367,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--log-json", action="store_true", help="one JSON line per finished point on stdout")
     sw.add_argument("--batch", type=int, default=None,
                     help="runs of one structure simulated together in one program (default: [sweep] batch, "
-                         "else per backend: cuda 32, cpp 1)")
+                         "else per backend: cuda ~1.6 million neurons per batch, cpp 1)")
     sw.add_argument("--gpus-per-task", type=float, default=None, metavar="N",
                     help="with --scheduler: Dask worker resource GPU each batch needs (workers started with "
                          "--resources GPU=1 and their own CUDA_VISIBLE_DEVICES)")
@@ -385,6 +468,9 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--results", default="results", help="where results are read or written")
     fg.add_argument("--workers", type=int, default=None,
                     help="local worker processes for a figure's missing sweep runs (default: cores; 1: in-process)")
+    fg.add_argument("--backend", choices=["cpp", "runtime", "cuda", "auto"],
+                    help="run every missing run on this backend (cuda: in batches), else each spec's own")
+    fg.add_argument("--precision", choices=["double", "single"], help="override simulation.precision")
     fg.add_argument("-q", "--quiet", action="store_true")
     fg.set_defaults(func=cmd_figures)
     i = sub.add_parser("info", help="human summary of a result file")
@@ -408,6 +494,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `lamina info ... | head`
         return 0
+    except Exception as e:  # noqa: BLE001 — lamina reports its own errors, not Brian2's excepthook
+        if os.environ.get("LAMINA_DEBUG"):
+            raise
+        _err(f"internal error: {type(e).__name__}: {str(e)[:200]} (set LAMINA_DEBUG=1 for the traceback; "
+             "please report it)")
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ downstream code can hand them to Brian2 unchanged.
 """
 from __future__ import annotations
 
+import functools
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +16,7 @@ from brian2.units import allunits, stdunits
 from brian2.units.fundamentalunits import (
     DIMENSIONLESS,
     Quantity,
+    Unit,
     get_dimensions,
     get_unit,
     have_same_dimensions,
@@ -23,11 +26,19 @@ from .errors import ConfigError
 
 _UNITS: dict[str, Any] = {}
 for _mod in (allunits, stdunits):
-    _UNITS.update({k: getattr(_mod, k) for k in dir(_mod) if not k.startswith("_")})
+    _UNITS.update({k: getattr(_mod, k) for k in dir(_mod)
+                   if not k.startswith("_") and isinstance(getattr(_mod, k), Unit)})
 _UNITS.setdefault("s", _UNITS["second"])  # "24 s": Brian2 spells it `second`
 
+# A number, optional space, an optional unit expression. Linear-time on any input: the unit part
+# is everything after the number (trailing space is stripped by the caller's text).
 NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
-_UNIT_EXPR = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*(\s*(\*\*|\*|/)\s*(\(?\s*[-+]?\d+\s*\)?|[A-Za-z_][A-Za-z_0-9]*))*$")
+MAX_TEXT = 200  # longest quantity or unit text accepted (characters)
+MAX_EXPONENT = 4  # largest |e| in `unit**e`
+_MAX_DEPTH = 8  # parentheses nesting in a unit expression
+
+# Tokens of the unit grammar (see parse_unit): names, integers, operators, parentheses.
+_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z_0-9]*)|(\d+)|(\*\*|\*|/|\^|\(|\)|[-+]))")
 
 
 _NAMES = {"s": "time units (e.g. 'ms')", "V": "voltage units (e.g. 'mV')",
@@ -41,16 +52,123 @@ def _unit_name(like: Any) -> str:
     return _NAMES.get(u, f"units of {u}")
 
 
+def _tokens(text: str, field: str) -> list[tuple[str, str]]:
+    out, pos, n = [], 0, len(text)
+    while pos < n:
+        if text[pos:].isspace():
+            break
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise ConfigError(field, text, "a unit expression such as 'ms' or 'uA/cm**2'")
+        name, num, op = m.groups()
+        out.append(("name", name) if name else ("int", num) if num else ("op", "**" if op == "^" else op))
+        pos = m.end()
+    return out
+
+
 def parse_unit(text: str, field: str) -> Quantity:
-    """A unit expression such as ``uA/cm**2`` → the Brian2 unit."""
-    expr = text.replace("^", "**").strip()
-    if not _UNIT_EXPR.match(expr):
-        raise ConfigError(field, text, "a unit expression such as 'ms' or 'uA/cm**2'")
-    try:
-        unit = eval(expr, {"__builtins__": {}}, _UNITS)  # noqa: S307 — names restricted to units
-    except Exception:
-        raise ConfigError(field, text, "known units (e.g. ms, mV, uA/cm**2, uS/cm**2)") from None
+    """A unit expression such as ``uA/cm**2`` → the Brian2 unit.
+
+    Grammar (nothing else is evaluated; no exponent can blow up)::
+
+        unit     := factor (("*" | "/") factor)*
+        factor   := atom [("**" | "^") exponent]
+        atom     := NAME | "(" unit ")"                 NAME: a Brian2 unit (ms, mV, uA, cm, ...)
+        exponent := ["-" | "+"] INT | "(" ["-" | "+"] INT ")"      with |INT| <= 4
+    """
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        raise ConfigError(field, text, f"a unit expression such as 'ms' (at most {MAX_TEXT} characters)")
+    unit, expected = _unit(text)
+    if expected:
+        raise ConfigError(field, text, expected)
     return unit
+
+
+@functools.lru_cache(maxsize=4096)
+def _unit(text: str) -> tuple[Any, str]:
+    """(unit, "") or (None, what was expected); cached: Brian2 unit arithmetic is slow."""
+    try:
+        return _parse_unit(text, ""), ""
+    except ConfigError as e:
+        return None, e.expected
+
+
+def _parse_unit(text: str, field: str) -> Quantity:
+    bad = "a unit expression such as 'ms' or 'uA/cm**2'"
+    toks = _tokens(text, field)
+    if not toks:
+        raise ConfigError(field, text, bad)
+    pos = 0
+
+    def peek(kind: str | None = None, value: str | None = None) -> bool:
+        if pos >= len(toks):
+            return False
+        k, v = toks[pos]
+        return (kind is None or k == kind) and (value is None or v == value)
+
+    def take() -> tuple[str, str]:
+        nonlocal pos
+        if pos >= len(toks):
+            raise ConfigError(field, text, bad + " (incomplete)")
+        pos += 1
+        return toks[pos - 1]
+
+    def exponent() -> int:
+        paren = peek("op", "(")
+        if paren:
+            take()
+        sign = 1
+        if peek("op", "-") or peek("op", "+"):
+            sign = -1 if take()[1] == "-" else 1
+        k, v = take()
+        if k != "int":
+            raise ConfigError(field, text, f"{bad} (an exponent is a small integer)")
+        if len(v) > 2 or int(v) > MAX_EXPONENT:
+            raise ConfigError(field, text, f"an exponent of at most {MAX_EXPONENT} in a unit expression")
+        if paren and take() != ("op", ")"):
+            raise ConfigError(field, text, f"{bad} (unbalanced parentheses)")
+        return sign * int(v)
+
+    def atom(depth: int) -> Any:
+        k, v = take()
+        if (k, v) == ("op", "("):
+            if depth >= _MAX_DEPTH:
+                raise ConfigError(field, text, f"{bad} (parentheses nested too deeply)")
+            u = unit(depth + 1)
+            if take() != ("op", ")"):
+                raise ConfigError(field, text, f"{bad} (unbalanced parentheses)")
+            return u
+        if k != "name":
+            raise ConfigError(field, text, bad)
+        if v not in _UNITS:
+            raise ConfigError(field, text, "known units (e.g. ms, mV, uA/cm**2, uS/cm**2)")
+        return _UNITS[v]
+
+    def factor(depth: int) -> Any:
+        u = atom(depth)
+        if peek("op", "**"):
+            take()
+            u = u ** exponent()
+        return u
+
+    def unit(depth: int) -> Any:
+        u = factor(depth)
+        while peek("op", "*") or peek("op", "/"):
+            op = take()[1]
+            f = factor(depth)
+            u = u * f if op == "*" else u / f
+        return u
+
+    result = unit(0)
+    if pos != len(toks):
+        raise ConfigError(field, text, bad)
+    return result
+
+
+def _finite(x: float, field: str, value: Any) -> float:
+    if not math.isfinite(x):
+        raise ConfigError(field, value, "a finite number (not nan or inf)")
+    return x
 
 
 def parse_quantity(value: Any, field: str, like: Any = None) -> Quantity:
@@ -62,13 +180,24 @@ def parse_quantity(value: Any, field: str, like: Any = None) -> Quantity:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ConfigError(field, value, "a number or a quantity string such as '5 ms'")
     if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise ConfigError(field, value, f"a quantity such as '5 ms' (at most {MAX_TEXT} characters)")
         m = NUMBER.match(value)
         if not m:
             raise ConfigError(field, value, "a quantity such as '5 ms' (number, space, unit)")
-        number, unit_text = float(m.group(1)), m.group(2)
-        q = number * parse_unit(unit_text, field) if unit_text else Quantity(number)
+        number, unit_text = _finite(float(m.group(1)), field, value), m.group(2)
+        try:
+            q = number * parse_unit(unit_text, field) if unit_text else Quantity(number)
+        except ConfigError as e:  # name the whole value, not only its unit part
+            raise ConfigError(field, value, e.expected) from None
     else:
-        q = Quantity(float(value))
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for a float
+            raise ConfigError(field, value, "a finite number") from None
+        q = Quantity(_finite(number, field, value))
+    if not math.isfinite(float(q)):  # e.g. "1e300 Ymetre" overflowing in the scale
+        raise ConfigError(field, value, "a finite quantity")
     if like is not None and not have_same_dimensions(q, like):
         want = get_dimensions(like)
         what = "a dimensionless number" if want is DIMENSIONLESS else f"a quantity in {_unit_name(like)}"

@@ -55,9 +55,9 @@ def test_layer_summary_numbers(run):
         assert 0.1 < values["mi_gcmi_bits"] < 2 and 0.1 < values["mi_ksg_bits"] < 2
         assert values["info_rate_bits_s"] > 10
         assert all(isinstance(v, float) for v in values.values())
-    assert per["L2"]["packet_peak_time"] == pytest.approx(4000.0, abs=1.0)
-    assert per["L2"]["packet_alpha"] == pytest.approx(300, abs=30)
-    assert per["L2"]["packet_sigma"] < 2.0
+    assert per["L2"]["packet_peak_ms"] == pytest.approx(4000.0, abs=1.0)
+    assert per["L2"]["packet_size"] == pytest.approx(300, abs=30)
+    assert per["L2"]["packet_sd_ms"] < 2.0
     assert all(isinstance(v, (str, int, float, bool)) for v in params.values())
     assert params["ksg_k"] == 3 and params["mi_bin_ms"] == 1.0 and params["max_lag_ms"] == 20.0
     assert params["packet_start_ms"] == 3900.0
@@ -69,7 +69,7 @@ def test_layer_summary_without_stimulus_and_sequences(run):
     assert list(per) == [0, 1]
     assert per[1]["n_spikes"] == 0 and per[1]["rate_hz"] == 0
     assert math.isnan(per[0]["mi_gcmi_bits"]) and math.isnan(per[0]["info_rate_bits_s"])
-    assert "packet_alpha" not in per[0] and "ksg_k" not in params
+    assert "packet_size" not in per[0] and "ksg_k" not in params
 
 
 def test_layer_summary_silent_layer_with_stimulus(run):
@@ -78,6 +78,6 @@ def test_layer_summary_silent_layer_with_stimulus(run):
                            stimulus=stim, stimulus_dt_ms=dt, mi_bin_ms=1.0)
     silent = per["silent"]
     assert silent["mi_gcmi_bits"] == 0.0 and abs(silent["mi_ksg_bits"]) < 0.02
-    assert silent["info_rate_bits_s"] == 0.0 and silent["packet_alpha"] == 0.0
+    assert silent["info_rate_bits_s"] == 0.0 and silent["packet_size"] == 0.0
     with pytest.raises(ValueError):
         layer_summary({"A": spikes["L0"]}, {"A": 100}, duration, stimulus=stim, stimulus_dt_ms=dt, mi_bin_ms=0.7)

@@ -42,13 +42,15 @@ def test_packet_numbers_and_attributes(packet_run, capsys):
     with h5py.File(packet_run, "r") as f:
         g = f["analysis"]
         assert g.attrs["packet_n_bins"] == 200 and g.attrs["packet_window_ms"] == 4.0
-        d = g["L0_input/packet_alpha"]
+        d = g["L0_input/packet_size"]
         assert d.attrs["units"] == "spikes" and "pulse_packet" in d.attrs["method"]
         # Without a baseline window before t0 - 4 sigma (t0 = 50 ms leaves 41 ms → 21 ms ≥ 20),
         # the stored value is the raw readout minus the measured background.
         raw = pulse_packet(t, 0.0, 80.0)
         assert d[()] <= raw.alpha and d[()] > 0.5 * 60
-        assert abs(g["L0_input/packet_sigma"][()] - raw.sigma) < 1e-9
+        assert abs(g["L0_input/packet_sd_ms"][()] - raw.sigma) < 1e-9
+        # latency is stored relative to the packet onset t0 (50 ms)
+        assert abs(g["L0_input/packet_latency_ms"][()] + 50.0 - raw.latency) < 1e-9
         assert g["L1_int/n_spikes"][()] == len(run.spikes["L1_int"][0])
 
 
@@ -78,3 +80,17 @@ def test_continuous_input_information_and_filters(ou_run):
 def test_bad_target(tmp_path, capsys):
     assert main(["analyze", str(tmp_path / "nope.h5")]) == 2
     assert "target" in capsys.readouterr().err
+
+
+def test_run_table_is_the_analysis(packet_run):
+    """The `lamina run` / `lamina info` table (layer_rows) and /analysis: one name, one number."""
+    from lamina.analysis.readout import layer_rows
+
+    main(["analyze", str(packet_run), "-q"])
+    run = open_run(packet_run)
+    rows = layer_rows(run.layers, run.spikes, float(run.attrs["duration_ms"]), run.stimulus)
+    for row in rows:
+        stored = run.analysis[row["layer"]]
+        for key in ("n_neurons", "n_spikes", "rate_hz", "packet_size", "packet_sd_ms", "packet_latency_ms",
+                    "packet_peak_ms", "packet_n_window", "packet_baseline", "baseline_rate_hz"):
+            assert row[key] == pytest.approx(stored[key], rel=1e-12, abs=1e-12), key

@@ -5,10 +5,9 @@ Every simulating test uses ONE tiny structure (3 layers × 80 neurons, 50 ms): c
 session into the shared test cache; the sweeps vary only run-time values (input alpha/sigma,
 g_syn) and seeds.
 
-Failure injection (no test hooks in lamina): a per-neuron parameter table with the wrong number
-of values, ``cells.int.g_syn = { values = ["1 uS/cm**2"] }``, passes spec validation (the table
-is well formed) but raises in the worker when the per-neuron values are drawn, like any error
-inside a simulation would.
+Failure injection (no test hooks in lamina): a valid spec with a tiny capacitance,
+``cells.int.C = "0.0001 uF/cm**2"``, passes validation but its integration diverges in the worker,
+which fails the run (non-finite state), like any error inside a simulation would.
 """
 from __future__ import annotations
 
@@ -222,8 +221,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def dask_cluster(tmp_path: Path, n_workers: int = 2):
-    """A real `dask scheduler` and `dask worker --nthreads 1` processes on 127.0.0.1."""
+def dask_cluster(tmp_path: Path, n_workers: int = 2, worker_args: tuple = (), worker_env=None):
+    """A real `dask scheduler` and `dask worker --nthreads 1` processes on 127.0.0.1
+    (``worker_args``: more `dask worker` arguments; ``worker_env(k)``: more environment of worker k)."""
     from distributed import Client
 
     port = _free_port()
@@ -238,8 +238,9 @@ def dask_cluster(tmp_path: Path, n_workers: int = 2):
         for k in range(n_workers):
             procs.append(subprocess.Popen([sys.executable, "-m", "dask", "worker", addr, "--nthreads", "1",
                                            "--nworkers", "1", "--no-dashboard", "--name", f"w{k}",
-                                           "--local-directory", str(tmp_path / f"w{k}")],
-                                          env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+                                           "--local-directory", str(tmp_path / f"w{k}"), *worker_args],
+                                          env={**env, **(worker_env(k) if worker_env else {})}, stdout=log,
+                                          stderr=subprocess.STDOUT, start_new_session=True))
         with Client(addr, timeout="60s") as c:
             c.wait_for_workers(n_workers, timeout=90)
             info = c.scheduler_info()["workers"]
@@ -269,6 +270,26 @@ def test_dask_scheduler_sweep(local_sweep, spec_file, tmp_path, capsys):
     assert not any(r["compiled"] for r in runs)
     assert index_frame(out).equals(index_frame(local_sweep[0]))
     assert len(run_files_ok(out)) == N_RUNS
+
+
+@pytest.mark.slow
+def test_dask_gpu_workers_run_batches(local_sweep, spec_file, tmp_path, capsys):
+    """The multi-GPU layout on one host, with cpp standing in for the GPU: one worker process per
+    GPU (resource GPU=1, its own CUDA_VISIBLE_DEVICES), each batch asks for one GPU."""
+    out = tmp_path / "gpus"
+    with dask_cluster(tmp_path, worker_args=("--resources", "GPU=1"),
+                      worker_env=lambda k: {"CUDA_VISIBLE_DEVICES": str(k)}) as addr:
+        code = main(["sweep", str(spec_file), "--scheduler", addr, "-o", str(out), "-q", "--log-json",
+                     "--gpus-per-task", "1", "--batch", "2"])
+    assert code == 0
+    runs = [json.loads(l) for l in capsys.readouterr().out.splitlines() if '"run"' in l]
+    assert len(runs) == N_RUNS and all(r["status"] == "ok" for r in runs)
+    files = run_files_ok(out)
+    attrs = [open_run(f).attrs for f in files]
+    assert {a["batch_size"] for a in attrs} == {2}
+    assert {a["sweep_cuda_visible_devices"] for a in attrs} == {"0", "1"}  # both "GPUs" ran batches
+    # same structure key as the unbatched sweep: a batched run is a run of the same model
+    assert set(open_sweep(out).to_dataframe()["structure_key"]) == set(open_sweep(local_sweep[0]).to_dataframe()["structure_key"])
 
 
 @pytest.mark.slow
@@ -315,16 +336,17 @@ def test_resume_after_sigkill(local_sweep, spec_file, tmp_path):
 
 @pytest.mark.slow
 def test_failed_point_is_recorded_and_others_run(cache_dir, tmp_path, capsys):
-    bad = {"values": ["1 uS/cm**2"]}  # valid table, wrong number of values: fails in the worker
+    # a valid spec whose middle point blows up in the worker (a tiny capacitance: the integration
+    # diverges at dt 0.01 ms and the run fails with "non-finite"); 2.05 / 2.1 keep the same program
     spec = write_spec(tmp_path / "fail.toml",
-                      tiny_spec({"cells.int.g_syn": ["345 uS/cm**2", bad, "400 uS/cm**2"], "input.alpha": [30]}))
+                      tiny_spec({"cells.int.C": ["2.05 uF/cm**2", "0.0001 uF/cm**2", "2.1 uF/cm**2"], "input.alpha": [30]}))
     out = tmp_path / "out"
     assert main(["sweep", str(spec), "--workers", "2", "-o", str(out), "-q"]) == 1
     err = capsys.readouterr().err
     df = open_sweep(out).to_dataframe()
     assert list(df["status"]) == ["ok", "failed", "ok"]
     failed = df[df["status"] == "failed"].iloc[0]
-    assert "values" in failed["error"] and failed["file"] == "" and failed["point_id"] in err
+    assert "non-finite" in failed["error"] and failed["file"] == "" and failed["point_id"] in err
     assert "1 run(s) failed" in err
     assert len(run_files_ok(out)) == 2
     # the failed run is retried by the next invocation (and fails again); ok runs are not re-run
@@ -339,7 +361,7 @@ def test_rerun_one_point_bit_for_bit(local_sweep, spec_file, tmp_path):
     sw = open_sweep(out)
     row = sw.to_dataframe().iloc[5]
     argv = shlex.split(sw.rerun_command(row["point_id"]))
-    assert argv[:3] == ["lamina", "run", str(spec_file.resolve())] and argv[-2:] == ["--seed", str(row["seed"])]
+    assert argv[:3] == ["lamina", "run", str(spec_file.resolve())] and argv[-3:] == ["--seed", str(row["seed"]), "--no-sweep"]
     res = subprocess.run([sys.executable, "-m", "lamina.cli", *argv[1:], "-o", str(tmp_path), "--figure", "none",
                           "-q"], capture_output=True, text=True, timeout=180)
     assert res.returncode == 0, res.stderr

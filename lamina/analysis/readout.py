@@ -2,15 +2,162 @@
 
 Plain arrays in (layer descriptions, spike times in ms, the stimulus description), plain numbers
 out; no HDF5 (``lamina.store`` reads and writes the files).
+
+One name per number, the same in ``/analysis``, in :func:`layer_rows` (the ``lamina run`` table)
+and in the figure tables (:func:`lamina.figures.packets.packet_rows`):
+
+========================  ==================================================================
+``rate_hz``               mean rate per neuron over the analysed window, Hz
+``n_spikes``              spikes in the analysed window
+``n_neurons``             layer size
+``packet_size``           spikes in the packet window minus the expected background (≥ 0)
+``packet_sd_ms``          SD of the spike times in the packet window, ms
+``packet_latency_ms``     mean spike time in the packet window, ms after the stimulus onset
+``packet_peak_ms``        centre of the histogram's peak bin, ms after the stimulus onset
+``packet_n_window``       raw spike count in the packet window
+``packet_baseline``       expected background spikes in the window (what was subtracted)
+``baseline_rate_hz``      the background rate per neuron that gave ``packet_baseline``, Hz
+========================  ==================================================================
+
+The stimulus onset (:func:`stimulus_onset_ms`) is the pulse packet's ``t0``; every packet time is
+relative to it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
+#: Packet readout settings (Han, De Schutter & Hong 2020): histogram bins over the packet range and
+#: half-width of the window around the peak bin, ms.
+PACKET_N_BINS = 200
+PACKET_WINDOW_MS = 4.0
 
-def baseline_window(stimulus: dict, duration_ms: float) -> tuple[float, float] | None:
-    """A pre-stimulus window for the spontaneous rate: from 20 ms (initial transient) to
-    t0 − 4 sigma − 5 ms of the pulse packet, if at least 20 ms long."""
+#: Settings of the continuous-input (OU) measures, shared by ``lamina analyze`` and the figures.
+MI_BIN_MS = 1.0  # rate bin for MI / coherence / filters with continuous inputs
+MAX_LAG_MS = 50.0  # longest stimulus → layer lag searched
+SKIP_MS = 50.0  # initial transient (network settling from its initial state) left out of OU analyses
+WELCH_SEGMENT_MS = 256.0  # Welch segments: 3.9 Hz resolution, enough for the 4–60 Hz filter-tilt band
+ESTIMATOR_SEED = 0  # KSG jitter and shift-null seed: the numbers are a function of the data alone
+
+
+def stimulus_onset_ms(stimulus: Mapping) -> float:
+    """The time every packet time is measured from.
+
+    Parameters
+    ----------
+    stimulus : mapping
+        The run's stimulus description (``/stimulus`` attributes).
+
+    Returns
+    -------
+    float
+        The pulse packet's centre ``t0_ms``, the OU current's ``start_ms``, else 0 (ms).
+    """
+    for key in ("t0_ms", "start_ms"):
+        if key in stimulus:
+            return float(stimulus[key])
+    return 0.0
+
+
+def analysis_start_ms(stimulus: Mapping) -> float:
+    """Start of the analysed window, ms: :data:`SKIP_MS` for an OU input (its measures assume a
+    stationary response), else 0."""
+    return SKIP_MS if stimulus.get("kind") == "ou" else 0.0
+
+
+def packet_readout(spike_times: np.ndarray, n_neurons: int, t_start_ms: float, t_stop_ms: float, *,
+                   onset_ms: float = 0.0, baseline_rate_hz: float | None = None,
+                   window_ms: float = PACKET_WINDOW_MS) -> dict[str, float]:
+    """The packet numbers of one layer, under the names ``lamina analyze`` stores.
+
+    Parameters
+    ----------
+    spike_times : array
+        Pooled spike times of the layer, ms.
+    n_neurons : int
+        Layer size.
+    t_start_ms, t_stop_ms : float
+        Histogram range of :func:`lamina.analysis.pulse_packet` (:data:`PACKET_N_BINS` bins), ms.
+    onset_ms : float
+        Stimulus onset; ``packet_latency_ms`` and ``packet_peak_ms`` are relative to it, ms.
+    baseline_rate_hz : float, optional
+        Background rate per neuron whose expected count in the window is subtracted, Hz.
+    window_ms : float
+        Half-width of the packet window around the peak bin, ms.
+
+    Returns
+    -------
+    dict
+        ``packet_size``, ``packet_sd_ms``, ``packet_latency_ms``, ``packet_peak_ms``,
+        ``packet_n_window``, ``packet_baseline``, ``baseline_rate_hz`` (NaN if none), floats.
+    """
+    from .packets import pulse_packet
+
+    subtract = baseline_rate_hz is not None and np.isfinite(baseline_rate_hz)
+    pk = pulse_packet(spike_times, t_start_ms, t_stop_ms, n_bins=PACKET_N_BINS, window=window_ms,
+                      baseline_rate=float(baseline_rate_hz) if subtract else None,
+                      n_neurons=int(n_neurons) if subtract else None)
+    return {"packet_size": float(pk.alpha), "packet_sd_ms": float(pk.sigma),
+            "packet_latency_ms": float(pk.latency) - onset_ms, "packet_peak_ms": float(pk.peak_time) - onset_ms,
+            "packet_n_window": float(pk.n_window), "packet_baseline": float(pk.baseline),
+            "baseline_rate_hz": float(baseline_rate_hz) if subtract else float("nan")}
+
+
+def rebaseline_packet(numbers: Mapping, n_neurons: int, baseline_rate_hz: float | None,
+                      window_ms: float = PACKET_WINDOW_MS) -> dict[str, float]:
+    """The same packet with another background subtracted (e.g. the rate of another run).
+
+    The window, its raw count, SD and latency do not depend on the background, so only
+    ``packet_size``, ``packet_baseline`` and ``baseline_rate_hz`` change; the arithmetic is
+    :func:`lamina.analysis.pulse_packet`'s.
+
+    Parameters
+    ----------
+    numbers : mapping
+        One layer's packet numbers (a layer group of ``RunData.analysis``, or
+        :func:`packet_readout`'s output).
+    n_neurons : int
+        Layer size.
+    baseline_rate_hz : float or None
+        Background rate per neuron, Hz; None subtracts nothing.
+    window_ms : float
+        Half-width of the packet window the numbers were read with (``/analysis`` attribute
+        ``packet_window_ms``), ms.
+
+    Returns
+    -------
+    dict
+        A copy of the packet entries of ``numbers`` (floats) with the new background.
+    """
+    from .packets import background_count
+
+    out = {k: float(v) for k, v in numbers.items() if k.startswith("packet_") or k == "baseline_rate_hz"}
+    if baseline_rate_hz is None or not np.isfinite(baseline_rate_hz):
+        out.update(packet_size=out["packet_n_window"], packet_baseline=0.0, baseline_rate_hz=float("nan"))
+        return out
+    base = background_count(baseline_rate_hz, n_neurons, window_ms)
+    out.update(packet_size=max(0.0, out["packet_n_window"] - base), packet_baseline=base,
+               baseline_rate_hz=float(baseline_rate_hz))
+    return out
+
+
+def baseline_window(stimulus: Mapping, duration_ms: float) -> tuple[float, float] | None:
+    """A pre-stimulus window for the spontaneous rate, ms.
+
+    Parameters
+    ----------
+    stimulus : mapping
+        The run's stimulus description.
+    duration_ms : float
+        Run duration, ms.
+
+    Returns
+    -------
+    tuple of float or None
+        (20 ms — after the initial transient —, t0 − 4 sigma − 5 ms) of a pulse packet, if at
+        least 20 ms long; else None.
+    """
     if stimulus.get("kind") != "pulse_packet":
         return None
     stop = float(stimulus["t0_ms"]) - 4 * float(stimulus["sigma_ms"]) - 5.0
@@ -18,7 +165,22 @@ def baseline_window(stimulus: dict, duration_ms: float) -> tuple[float, float] |
 
 
 def window_rates(layers: list[dict], spikes: dict, t_start: float, t_stop: float) -> dict[str, float]:
-    """Mean rate per neuron (Hz) of each layer over [t_start, t_stop) ms."""
+    """Mean rate per neuron (Hz) of each layer over [t_start, t_stop) ms.
+
+    Parameters
+    ----------
+    layers : list of dict
+        ``{"name", "size", ...}`` per layer.
+    spikes : dict
+        layer name -> (spike times in ms, node ids).
+    t_start, t_stop : float
+        Window, ms.
+
+    Returns
+    -------
+    dict
+        layer name -> rate, Hz per neuron.
+    """
     out = {}
     for layer in layers:
         t = spikes.get(layer["name"], (np.empty(0), np.empty(0)))[0]
@@ -26,38 +188,99 @@ def window_rates(layers: list[dict], spikes: dict, t_start: float, t_stop: float
     return out
 
 
-def baseline_rates(layers: list[dict], spikes: dict, duration_ms: float, stimulus: dict) -> dict[str, float] | None:
-    """Spontaneous rate (Hz per neuron) of each layer in :func:`baseline_window`, or None."""
+def baseline_rates(layers: list[dict], spikes: dict, duration_ms: float, stimulus: Mapping) -> dict[str, float] | None:
+    """Spontaneous rate (Hz per neuron) of each layer in :func:`baseline_window`, or None.
+
+    Parameters
+    ----------
+    layers, spikes
+        As :func:`window_rates`.
+    duration_ms : float
+        Run duration, ms.
+    stimulus : mapping
+        The run's stimulus description.
+
+    Returns
+    -------
+    dict or None
+        layer name -> rate, Hz per neuron; None without a long enough pre-stimulus window.
+    """
     win = baseline_window(stimulus, duration_ms)
     return None if win is None else window_rates(layers, spikes, *win)
 
 
-def layer_rows(layers: list[dict], spikes: dict, duration_ms: float, stimulus: dict) -> list[dict]:
-    """One dict per layer: spikes, mean rate and, for packet inputs, packet size and SD with the
-    spontaneous count (measured before the packet) subtracted."""
-    from .packets import pulse_packet
+def continuous_signals(stimulus: Mapping, spikes: dict, layers: list[dict]) -> tuple[np.ndarray, dict, float]:
+    """The input current and the layers' rates on one grid, as the continuous measures use them.
 
+    Parameters
+    ----------
+    stimulus : mapping
+        The run's stimulus description with its ``current`` trace and ``current_dt_ms``.
+    spikes : dict
+        layer name -> (spike times in ms, node ids).
+    layers : list of dict
+        ``{"name", "size", ...}`` of the layers wanted.
+
+    Returns
+    -------
+    stim : array
+        Input current block-averaged to :data:`MI_BIN_MS` bins from :func:`analysis_start_ms`.
+    rates : dict
+        layer name -> population rate per neuron (Hz) in the same bins.
+    bin_s : float
+        Bin width, s.
+    """
+    from .rates import binned_stimulus_and_rates
+
+    dt_ms = float(stimulus["current_dt_ms"])
+    t0 = analysis_start_ms(stimulus)
+    k0 = int(round(t0 / dt_ms))
+    stim, rates = binned_stimulus_and_rates(
+        np.asarray(stimulus["current"], float)[k0:], dt_ms,
+        {l["name"]: spikes.get(l["name"], (np.empty(0), None))[0] for l in layers},
+        {l["name"]: int(l["size"]) for l in layers}, MI_BIN_MS, t0)
+    return stim, rates, MI_BIN_MS / 1e3
+
+
+def layer_rows(layers: list[dict], spikes: dict, duration_ms: float, stimulus: Mapping) -> list[dict]:
+    """The ``lamina run`` / ``lamina info`` table: one dict per layer.
+
+    Parameters
+    ----------
+    layers : list of dict
+        ``{"name", "cell", "size", ...}`` per layer, in network order.
+    spikes : dict
+        layer name -> (spike times in ms, node ids).
+    duration_ms : float
+        Run duration, ms.
+    stimulus : mapping
+        The run's stimulus description.
+
+    Returns
+    -------
+    list of dict
+        ``layer``, ``cell``, ``n_neurons``, ``n_spikes``, ``rate_hz`` (over the analysed window,
+        :func:`analysis_start_ms` … end) and, for pulse-packet inputs, the :func:`packet_readout`
+        numbers with the pre-packet spontaneous count subtracted — what ``lamina analyze`` stores.
+    """
     rows = []
     bases = baseline_rates(layers, spikes, duration_ms, stimulus)
+    t_start = analysis_start_ms(stimulus)
     for layer in layers:
         name, size = layer["name"], int(layer["size"])
         t = spikes.get(name, (np.empty(0), np.empty(0)))[0]
-        row = {"layer": name, "cell": layer["cell"], "neurons": size, "spikes": int(len(t)),
-               "rate_hz": len(t) / size / (duration_ms / 1e3)}
+        n = int(np.count_nonzero((t >= t_start) & (t < duration_ms)))
+        row = {"layer": name, "cell": layer["cell"], "n_neurons": size, "n_spikes": n,
+               "rate_hz": n / size / ((duration_ms - t_start) / 1e3)}
         if stimulus.get("kind") == "pulse_packet":
-            base = None if bases is None else bases[name]
-            pp = pulse_packet(t, 0.0, duration_ms, baseline_rate=base, n_neurons=size if base is not None else None)
-            row.update(packet_alpha=float(pp.alpha), packet_sigma_ms=float(pp.sigma),
-                       latency_ms=float(pp.latency), baseline_hz=base if base is not None else float("nan"))
+            row.update(packet_readout(t, size, 0.0, duration_ms, onset_ms=stimulus_onset_ms(stimulus),
+                                      baseline_rate_hz=None if bases is None else bases[name]))
         rows.append(row)
     return rows
 
 
-MI_BIN_MS = 1.0  # rate bin for MI / coherence with continuous inputs
-
-
 def analyze_run(layers: list[dict], spikes: dict[str, tuple[np.ndarray, np.ndarray]], duration_ms: float,
-                stimulus: dict) -> tuple[dict, dict, dict]:
+                stimulus: Mapping) -> tuple[dict, dict, dict]:
     """Everything ``lamina analyze`` stores for one run.
 
     Parameters
@@ -68,38 +291,48 @@ def analyze_run(layers: list[dict], spikes: dict[str, tuple[np.ndarray, np.ndarr
         layer name -> (spike times in ms, node ids).
     duration_ms : float
         Run duration, ms.
-    stimulus : dict
+    stimulus : mapping
         The run's stimulus description (``kind``, packet ``t0_ms`` / ``sigma_ms``, or a
         ``current`` array with ``current_dt_ms``).
 
     Returns
     -------
     per_layer : dict
-        layer -> {number name: value} (see :func:`lamina.analysis.layer_summary`).
+        layer -> {number name: value} (see :func:`lamina.analysis.layer_summary`). Packet numbers
+        over the whole run, times relative to :func:`stimulus_onset_ms`, the pre-packet spontaneous
+        count subtracted (:func:`baseline_rates`); with an OU input everything over
+        [:data:`SKIP_MS`, end), MI and coherence at :data:`MI_BIN_MS` bins, lags up to
+        :data:`MAX_LAG_MS`, Welch segments of :data:`WELCH_SEGMENT_MS`, estimator seed
+        :data:`ESTIMATOR_SEED`.
     params : dict
         Estimator settings.
     filters : dict
-        layer -> {"freq_hz", "gain", "phase_rad"} input → layer linear filter (continuous inputs).
+        layer -> {"freq_hz", "gain", "phase_rad"} input → layer linear filter (continuous inputs,
+        same bins and segments).
     """
-    from .rates import binned_stimulus_and_rates
     from .spectral import linear_filter
     from .summary import layer_summary
 
-    kw: dict = {}
+    nperseg = int(round(WELCH_SEGMENT_MS / MI_BIN_MS))
+    t_start = analysis_start_ms(stimulus)
+    kw: dict = {"onset_ms": stimulus_onset_ms(stimulus), "packet_window_ms": PACKET_WINDOW_MS,
+                "packet_range_ms": (0.0, float(duration_ms)), "seed": ESTIMATOR_SEED}
     bases = baseline_rates(layers, spikes, duration_ms, stimulus)
     if bases is not None:
         kw["baseline_rate_hz"] = bases
     current = stimulus.get("current")
     if current is not None:
-        kw.update(stimulus=np.asarray(current, float), stimulus_dt_ms=float(stimulus["current_dt_ms"]),
-                  mi_bin_ms=MI_BIN_MS)
+        dt_ms = float(stimulus["current_dt_ms"])
+        kw.update(stimulus=np.asarray(current, float)[int(round(t_start / dt_ms)):], stimulus_dt_ms=dt_ms,
+                  mi_bin_ms=MI_BIN_MS, max_lag_ms=MAX_LAG_MS, nperseg=nperseg)
     times = {l["name"]: spikes[l["name"]][0] for l in layers}
     sizes = {l["name"]: int(l["size"]) for l in layers}
-    per_layer, params = layer_summary(times, sizes, duration_ms, **kw)
+    per_layer, params = layer_summary(times, sizes, float(duration_ms) - t_start, t_start_ms=t_start, **kw)
     filters = {}
     if current is not None:
-        s, rates = binned_stimulus_and_rates(current, kw["stimulus_dt_ms"], times, sizes, MI_BIN_MS)
+        s, rates, bin_s = continuous_signals(stimulus, spikes, layers)
         for name, r in rates.items():
-            f = linear_filter(s, r, MI_BIN_MS / 1e3)
+            f = linear_filter(s, r, bin_s, nperseg=nperseg)
             filters[name] = {"freq_hz": f.freqs, "gain": f.gain, "phase_rad": f.phase}
+        params["filter_nperseg"] = int(min(nperseg, s.size // 4))
     return per_layer, params, filters

@@ -10,8 +10,8 @@ from numpy.typing import ArrayLike
 
 from .batch import mi_batch
 from .ksg import KSG_NOISE
-from .packets import pulse_packet
 from .rates import binned_stimulus_and_rates
+from .readout import PACKET_N_BINS, packet_readout
 from .spectral import DEFAULT_NPERSEG, info_rate_coherence, info_rate_shift_null
 
 T = TypeVar("T")
@@ -45,6 +45,7 @@ def layer_summary(
     duration_ms: float,
     *,
     t_start_ms: float = 0.0,
+    onset_ms: float = 0.0,
     packet_window_ms: float | None = 4.0,
     packet_range_ms: tuple[float, float] | None = None,
     baseline_rate_hz: Mapping[Hashable, float] | Sequence[float] | float | None = None,
@@ -62,12 +63,13 @@ def layer_summary(
 
     * ``n_neurons``, ``n_spikes``, ``rate_hz``: mean rate per neuron over
       [t_start_ms, t_start_ms + duration_ms).
-    * ``packet_alpha``, ``packet_sigma`` (ms), ``packet_latency`` (ms, absolute
-      time), ``packet_peak_time`` (ms), ``packet_n_window``, ``packet_baseline``:
-      ``pulse_packet`` (200 bins) over ``packet_range_ms`` (default: the analysed
-      window) with a +-packet_window_ms window, minus the expected background
-      ``baseline_rate_hz`` (Hz per neuron; per layer or one value) if given.
-      Skipped when packet_window_ms is None. Keep the range short enough that
+    * ``packet_size`` (spikes), ``packet_sd_ms``, ``packet_latency_ms`` and
+      ``packet_peak_ms`` (ms after ``onset_ms``), ``packet_n_window``,
+      ``packet_baseline`` (spikes), ``baseline_rate_hz``:
+      :func:`lamina.analysis.readout.packet_readout` (``pulse_packet``, 200 bins) over
+      ``packet_range_ms`` (default: the analysed window) with a +-packet_window_ms window,
+      minus the expected background ``baseline_rate_hz`` (Hz per neuron; per layer or one
+      value) if given. Skipped when packet_window_ms is None. Keep the range short enough that
       its 200 bins are no wider than the window (see ``pulse_packet``).
     * With a ``stimulus`` trace (sample i covers t_start_ms + i * stimulus_dt_ms):
       the layer's rate per neuron (Hz) is binned at ``mi_bin_ms`` (default
@@ -82,26 +84,46 @@ def layer_summary(
 
     All layers' lag scans, and all KSG estimates, run as single ``mi_batch`` calls.
 
-    Args:
-        spike_times: per layer, pooled spike times in ms.
-        n_neurons: per layer, its size.
-        duration_ms: run length analysed, ms.
-        t_start_ms: start of the analysed window, ms.
-        packet_window_ms: pulse-packet half window, ms, or None to skip.
-        packet_range_ms: (start, stop) of the packet histogram, ms.
-        baseline_rate_hz: background rate per neuron for the packet baseline.
-        stimulus: continuous stimulus samples, or None.
-        stimulus_dt_ms: stimulus sampling interval, ms.
-        mi_bin_ms: rate bin for the MI / coherence analyses, ms.
-        max_lag_ms: longest stimulus-to-layer lag searched, ms.
-        ksg_k: KSG neighbours.
-        nperseg: Welch segment length (samples at mi_bin_ms) for the information rate.
-        seed: KSG jitter seed.
+    Parameters
+    ----------
+    spike_times : mapping or sequence of arrays
+        Per layer, pooled spike times, ms.
+    n_neurons : mapping or sequence of int
+        Per layer, its size.
+    duration_ms : float
+        Length of the analysed window, ms.
+    t_start_ms : float
+        Start of the analysed window, ms.
+    onset_ms : float
+        Stimulus onset: packet latency and peak are given relative to it, ms.
+    packet_window_ms : float or None
+        Pulse-packet half window, ms, or None to skip the packet readout.
+    packet_range_ms : (float, float), optional
+        (start, stop) of the packet histogram, ms.
+    baseline_rate_hz : mapping, sequence or float, optional
+        Background rate per neuron for the packet baseline, Hz.
+    stimulus : array, optional
+        Continuous stimulus samples.
+    stimulus_dt_ms : float, optional
+        Stimulus sampling interval, ms.
+    mi_bin_ms : float, optional
+        Rate bin for the MI / coherence analyses, ms.
+    max_lag_ms : float
+        Longest stimulus-to-layer lag searched, ms.
+    ksg_k : int
+        KSG neighbours.
+    nperseg : int
+        Welch segment length (samples at mi_bin_ms) for the information rate.
+    seed : int
+        KSG jitter and shift-null seed.
 
-    Returns:
-        (per_layer, params): ``per_layer[key]`` maps the names above to floats;
-        ``params`` names every estimator setting (str/int/float/bool values, no
-        None) for storing as HDF5 attributes.
+    Returns
+    -------
+    per_layer : dict
+        ``per_layer[key]`` maps the names above to floats.
+    params : dict
+        Every estimator setting (str/int/float/bool values, no None), for storing as HDF5
+        attributes.
     """
     if isinstance(spike_times, Mapping):
         keys: list[Hashable] = list(spike_times.keys())
@@ -132,15 +154,14 @@ def layer_summary(
         if packet_window_ms is None:
             continue
         base = baselines[key]
-        pk = pulse_packet(t, packet_lo, packet_hi, window=packet_window_ms,
-                          baseline_rate=None if base is None else float(base),
-                          n_neurons=None if base is None else int(sizes[key]))
-        out[key].update(packet_alpha=pk.alpha, packet_sigma=pk.sigma, packet_latency=pk.latency,
-                        packet_peak_time=pk.peak_time, packet_n_window=float(pk.n_window),
-                        packet_baseline=pk.baseline)
+        out[key].update(packet_readout(t, int(sizes[key]), packet_lo, packet_hi, onset_ms=float(onset_ms),
+                                       baseline_rate_hz=None if base is None else float(base),
+                                       window_ms=packet_window_ms))
     if packet_window_ms is not None:
-        params.update(packet_method="Han, De Schutter & Hong 2020", packet_n_bins=200,
-                      packet_window_ms=float(packet_window_ms), packet_sigma_ddof=0,
+        params.update(packet_method="Han, De Schutter & Hong 2020", packet_n_bins=PACKET_N_BINS,
+                      packet_window_ms=float(packet_window_ms), packet_sd_ddof=0,
+                      packet_onset_ms=float(onset_ms),
+                      packet_time_reference="packet_latency_ms and packet_peak_ms are ms after packet_onset_ms",
                       packet_start_ms=float(packet_lo), packet_stop_ms=float(packet_hi),
                       packet_baseline_subtracted=baseline_rate_hz is not None)
     if stimulus is None:

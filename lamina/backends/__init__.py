@@ -31,8 +31,10 @@ def structure_key(exp: Experiment) -> str:
     return get_backend(resolve(exp)).key(exp)
 
 
-#: ``auto`` picks cuda from this many neuron-steps per batch upward (measured: docs/benchmarks.md).
-AUTO_CUDA_MIN_NEURONS = 20_000
+#: ``auto`` picks cuda from this many neurons per batch upward. Measured on an H200 host
+#: (docs/benchmarks.md): at 13 000 neurons the GPU loop was 16× one CPU core (1.6 s vs 18.4 s of
+#: wall time for 180 ms), so any network of this size wins once its program is compiled.
+AUTO_CUDA_MIN_NEURONS = 10_000
 
 
 def resolve(exp: Experiment, batch: int = 1) -> str:

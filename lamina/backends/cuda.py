@@ -36,6 +36,14 @@ DEFAULT_COMPUTE_CAPABILITY = 9.0
 _NOT_APPLIED = ("Error reading", "Could not read", "Error writing")
 
 
+def check_program_output(text: str) -> None:
+    """Raise :class:`SimulationError` if the program's output says a run-time value file was not
+    read: brian2cuda then runs with whatever the arrays held and exits 0 (zero spikes, seen)."""
+    bad = [l for l in text.splitlines() if l.lstrip().startswith(_NOT_APPLIED)]
+    if bad:  # never run with defaults silently
+        raise SimulationError(f"the GPU program did not apply its run-time values ({bad[0].strip()[:200]})")
+
+
 def gpu_present() -> bool:
     """True if ``nvidia-smi`` lists at least one GPU."""
     exe = shutil.which("nvidia-smi")
@@ -170,12 +178,10 @@ class CudaBackend(StandaloneBackend):
     def execute(self, exp, built, values, current, device_seed, progress):
         if self.build_only or not self.gpu:
             raise BackendUnavailable("--backend cuda: compiled only (no GPU here); run it where a GPU is")
-        timing = super().execute(exp, built, values, current, device_seed, progress)
+        # progress=False: the program's output goes to stdout.txt, where unread run_args show up
+        timing = super().execute(exp, built, values, current, device_seed, False)
         out = self._results / "stdout.txt"
-        text = out.read_text(errors="replace") if out.exists() else ""
-        bad = [l for l in text.splitlines() if l.startswith(_NOT_APPLIED)]
-        if bad:  # never run with defaults silently
-            raise SimulationError(f"the GPU program did not apply its run-time values ({bad[0].strip()})")
+        check_program_output(out.read_text(errors="replace") if out.exists() else "")
         return timing
 
     def build_program(self, exp: Experiment, batch: int = 1) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis import readout as _readout
 from ..analysis.spectral import TILT_BAND_HZ, gain_tilt
 from . import style as plots
 from .context import Context, Run, ensure_runs
@@ -14,15 +15,32 @@ from .information import BIN_MS, SKIP_MS, _finish, _ou_signals
 __all__ = ["layer_filters", "ou_filters"]
 
 
-FILTER_NPERSEG = 256
+FILTER_NPERSEG = int(round(_readout.WELCH_SEGMENT_MS / _readout.MI_BIN_MS))  # lamina analyze's segments
 
 
 def layer_filters(runs: list[Run], nperseg: int = FILTER_NPERSEG):
     """Transfer functions of OU-driven runs: (freqs, cumulative, per_layer, cells).
 
-    ``cumulative[network][z]`` lists, per seed, the complex transfer function from the input
-    current to layer z's population rate; ``per_layer[network][z]`` (z >= 1) from layer z-1's rate
-    to layer z's; ``cells[network]`` the cell variant of each layer.
+    Parameters
+    ----------
+    runs : list of Run
+        Analysed OU-driven runs.
+    nperseg : int
+        Welch segment length (bins) of the per-layer filters.
+
+    Returns
+    -------
+    freqs : array
+        Hz.
+    cumulative : dict
+        ``cumulative[network][z]`` lists, per seed, the complex transfer function from the input
+        current to layer z's population rate: the filter ``lamina analyze`` stored in
+        ``/analysis/<layer>/filter`` (gain and phase; Welch segments of FILTER_NPERSEG bins).
+    per_layer : dict
+        ``per_layer[network][z]`` (z >= 1): from layer z-1's rate to layer z's, computed here
+        (``/analysis`` holds input → layer filters only), same bins and ``nperseg``.
+    cells : dict
+        ``cells[network]``: the cell variant of each layer.
     """
     from ..analysis import linear_filter
 
@@ -35,9 +53,10 @@ def layer_filters(runs: list[Run], nperseg: int = FILTER_NPERSEG):
         names = list(rates)
         cells[r.network] = [plots.variant(l["cell"]) for l in r.chain]
         for z, name in enumerate(names):
-            f = linear_filter(stim, rates[name], dt, nperseg=nperseg)
-            freqs = f.freqs
-            cum.setdefault(r.network, {}).setdefault(z, []).append(f.transfer)
+            stored = r.data.analysis[name]["filter"]
+            freqs = np.asarray(stored["freq_hz"])
+            cum.setdefault(r.network, {}).setdefault(z, []).append(
+                np.asarray(stored["gain"]) * np.exp(1j * np.asarray(stored["phase_rad"])))
             if z > 0:
                 g = linear_filter(rates[names[z - 1]], rates[name], dt, nperseg=nperseg)
                 step.setdefault(r.network, {}).setdefault(z, []).append(g.transfer)

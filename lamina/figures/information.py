@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..analysis import readout as _readout
 from ..analysis.strength import N_NULL, TRIALS_PER_CELL, jackknife_half, strength_mi
 from . import style as plots
 from .context import Context, Run, dump_rows, ensure_runs, finish_figure
@@ -27,11 +28,11 @@ def strength_table(df, by: list[str], n_null: int = N_NULL) -> list[dict]:
         key = key if isinstance(key, tuple) else (key,)
         row = dict(zip(by + ["layer"], key))
         g = d.seed.to_numpy()
-        row["size"] = strength_mi(d.alpha_in.to_numpy(), d.alpha_frac.to_numpy(), g, n_null=n_null)
-        row["latency"] = strength_mi(d.alpha_in.to_numpy(), d.latency.to_numpy(), g,
+        row["size"] = strength_mi(d.input_alpha.to_numpy(), d.packet_size_frac.to_numpy(), g, n_null=n_null)
+        row["latency"] = strength_mi(d.input_alpha.to_numpy(), d.packet_latency_ms.to_numpy(), g,
                                      alive=d.alive.to_numpy(), n_null=n_null)
         row["n_trials"] = len(d)
-        row["n_strengths"] = int(d.alpha_in.nunique())
+        row["n_strengths"] = int(d.input_alpha.nunique())
         out.append(row)
     return out
 
@@ -108,15 +109,15 @@ def info_strength(ctx: Context) -> list[Path]:
     ax = axes[2]
     for net in nets:
         d = df[(df.network == net) & (df.layer == last)]
-        xs = sorted(d.alpha_in_frac.unique())
-        m = [plots.mean_ci(d[d.alpha_in_frac == x].alpha_frac) for x in xs]
+        xs = sorted(d.input_alpha_frac.unique())
+        m = [plots.mean_ci(d[d.input_alpha_frac == x].packet_size_frac) for x in xs]
         ax.errorbar(xs, [a for a, _, _ in m], yerr=[np.nan_to_num(h) for _, h, _ in m], marker="o", ms=2.5, lw=0.9,
                     capsize=1.2, color=plots.NETWORK_COLORS.get(net, "k"))
     ax.set_xlabel("input α (fraction of layer 0)")
     ax.set_ylabel(f"layer {last} packet size (fraction)")
     axes[0].legend(frameon=False, fontsize=5.5)
     n_seeds = df.seed.nunique()
-    lines = [f"info_strength — {n_s} input strengths (pulse packets, σ = {df.sigma_in.iloc[0]:g} ms) × {n_seeds} seeds "
+    lines = [f"info_strength — {n_s} input strengths (pulse packets, σ = {df.input_sigma_ms.iloc[0]:g} ms) × {n_seeds} seeds "
              "per network. Per layer: MI between the strength and the layer's packet size (baseline-subtracted "
              f"fraction of the layer) or latency, on {n_b} equal-population response bins ({TRIALS_PER_CELL}+ trials "
              "per strength and bin; latency: alive packets only, 'no packet' as one more bin), quadratic-extrapolation "
@@ -205,51 +206,56 @@ def sensitivity(ctx: Context) -> list[Path]:
 # ---------------------------------------------------------------------------------------------
 # ou_ffn, figA4: information about a time-varying input current
 
-SKIP_MS = 50.0  # initial transient left out of every OU analysis
-BIN_MS = 1.0
+# The settings of every OU measure are lamina analyze's (lamina.analysis.readout), so that a
+# caption prints the numbers stored in each run's /analysis group.
+SKIP_MS = _readout.SKIP_MS  # initial transient left out of every OU analysis
+BIN_MS = _readout.MI_BIN_MS
 
 
 def _ou_signals(r: Run) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
-    """(input current at BIN_MS, {layer: population rate Hz at BIN_MS}, bin s), first SKIP_MS dropped."""
-    from ..analysis.rates import binned_stimulus_and_rates
-
-    stim, rates = binned_stimulus_and_rates(
-        r.data.stimulus["current"], r.data.stimulus["current_dt_ms"],
-        {l["name"]: r.data.spikes[l["name"]][0] for l in r.chain}, {l["name"]: int(l["size"]) for l in r.chain},
-        BIN_MS)
-    k0 = int(round(SKIP_MS / BIN_MS))
-    return stim[k0:], {name: rate[k0:] for name, rate in rates.items()}, BIN_MS / 1e3
+    """(input current at BIN_MS, {layer: population rate Hz at BIN_MS}, bin s), first SKIP_MS
+    dropped: :func:`lamina.analysis.readout.continuous_signals` of the run's chain."""
+    return _readout.continuous_signals(r.data.stimulus, r.data.spikes, r.chain)
 
 
-def _ou_information(ctx: Context, fig_id: str, spec: str, label: Callable[[list[str]], str], title: str,
-                    nperseg: int) -> list[Path]:
-    from ..analysis import layer_summary
+OU_KEYS = ("mi_gcmi_bits", "mi_ksg_bits", "info_rate_bits_s", "best_lag_ms", "rate_hz")
 
+
+def ou_table(runs: list[Run]) -> dict[str, dict[int, dict[str, list[float]]]]:
+    """The per-layer numbers the OU figures print, read from each run's ``/analysis``.
+
+    Parameters
+    ----------
+    runs : list of Run
+        Analysed OU-driven runs.
+
+    Returns
+    -------
+    dict
+        network -> layer index -> name (:data:`OU_KEYS`) -> one value per run (seed), in run order.
+    """
+    table: dict[str, dict[int, dict[str, list[float]]]] = {}
+    for r in runs:
+        for z, l in enumerate(r.chain):
+            d = table.setdefault(r.network, {}).setdefault(z, {k: [] for k in OU_KEYS})
+            for k in OU_KEYS:
+                d[k].append(float(r.data.analysis[l["name"]].get(k, float("nan"))))
+    return table
+
+
+def _ou_information(ctx: Context, fig_id: str, spec: str, label: Callable[[list[str]], str], title: str) -> list[Path]:
     plt = plots.plt()
     runs = ensure_runs(ctx, fig_id, spec, network_label=label)
     nets = list(dict.fromkeys(r.network for r in runs))
-    keys = ("mi_gcmi_bits", "mi_ksg_bits", "info_rate_bits_s", "best_lag_ms", "rate_hz")
-    table: dict[str, dict[int, dict[str, list]]] = {}
-    names: list[str] = []
-    for r in runs:
-        cur = np.asarray(r.data.stimulus["current"], dtype=float)
-        dt_ms = r.data.stimulus["current_dt_ms"]
-        k0 = int(round(SKIP_MS / dt_ms))
-        spikes = {l["name"]: r.data.spikes[l["name"]][0] - SKIP_MS for l in r.chain}
-        sizes = {l["name"]: int(l["size"]) for l in r.chain}
-        per_layer, _ = layer_summary(spikes, sizes, r.duration_ms - SKIP_MS, packet_window_ms=None,
-                                     stimulus=cur[k0:], stimulus_dt_ms=dt_ms, mi_bin_ms=BIN_MS,
-                                     max_lag_ms=50.0, nperseg=nperseg, seed=r.seed)
-        names = [l["name"] for l in r.chain]
-        for z, l in enumerate(r.chain):
-            d = table.setdefault(r.network, {}).setdefault(z, {k: [] for k in keys})
-            for k in keys:
-                d[k].append(per_layer[l["name"]].get(k, float("nan")))
+    table = ou_table(runs)
+    names = [l["name"] for l in runs[-1].chain]
+    a0 = runs[0].data.analysis
     fig, axes = plt.subplots(1, 4, figsize=(7.5, 2.4))
     lines = [f"{fig_id} — {title}; per layer ({BIN_MS:g} ms bins, first {SKIP_MS:g} ms dropped): Gaussian-copula "
-             "and KSG MI between the input current and the layer's population rate at the best lag (0–50 ms), "
-             "coherence information rate minus its bias (the mean rate of 20 circularly shifted responses), "
-             "mean rate; mean ± 95 % CI over seeds."]
+             f"and KSG MI between the input current and the layer's population rate at the best lag "
+             f"(0–{float(a0['max_lag_ms']):g} ms), coherence information rate (Welch segments of "
+             f"{int(a0['coherence_nperseg'])} bins) minus its bias (the mean rate of 20 circularly shifted responses), "
+             "mean rate; mean ± 95 % CI over seeds. Numbers as stored by `lamina analyze` in each run's /analysis."]
     for net in nets:
         zs = sorted(table[net])
         c = plots.NETWORK_COLORS.get(net, "k")
@@ -277,9 +283,9 @@ def _ou_information(ctx: Context, fig_id: str, spec: str, label: Callable[[list[
 
 def ou_ffn(ctx: Context) -> list[Path]:
     return _ou_information(ctx, "ou_ffn", "ou_ffn", deep_network_label,
-                           "deep FFNs with a common OU current into the input layer", nperseg=128)
+                           "deep FFNs with a common OU current into the input layer")
 
 
 def figA4(ctx: Context) -> list[Path]:
     return _ou_information(ctx, "figA4", "figA4", fly_label,
-                           "fly pathway (ORN → PN → LHN) with a common OU current into the ORNs", nperseg=256)
+                           "fly pathway (ORN → PN → LHN) with a common OU current into the ORNs")

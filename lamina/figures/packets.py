@@ -7,8 +7,7 @@ import numpy as np
 
 from . import style as plots
 from .context import Context, Run, ensure_runs, finish_figure
-from ..analysis.readout import baseline_rates as baseline_rates_before_packet
-from ..analysis.readout import window_rates
+from ..analysis.readout import rebaseline_packet, window_rates
 
 
 def layer_rates(run: Run, t_start: float = 20.0, t_stop: float | None = None) -> dict[str, float]:
@@ -26,50 +25,67 @@ def baseline_rates(runs: list[Run]) -> dict[tuple[str, int, str], dict[str, floa
 
 
 def packet_rows(runs: list[Run]) -> list[dict]:
-    """Pulse-packet readout (paper-spec §4) of every layer of every stimulated run.
+    """Pulse-packet readout (paper-spec §4) of every layer of every stimulated run, from ``/analysis``.
 
-    Baseline: the layer's spontaneous rate from the no-stimulus run of the same network and seed
-    (same connectivity and noise seeds), else from the run itself before the packet
-    (20 ms … t0 − 4 sigma − 5 ms, if at least 20 ms long), else none. The expected background
-    count in the ±4 ms window is subtracted from the packet size."""
-    from ..analysis import pulse_packet
+    The packet of each layer (peak bin, ±4 ms window, raw count, SD, latency) is the one
+    ``lamina analyze`` stored (``run.data.analysis``). Only the background it is compared with is
+    chosen here: the layer's spontaneous rate in the no-stimulus run of the same network and seed
+    (same connectivity and noise seeds; 20 ms … end), subtracted with
+    :func:`lamina.analysis.readout.rebaseline_packet`; where no such run exists, the stored
+    size, whose background is the run's own rate before the packet (20 ms … t0 − 4 sigma − 5 ms,
+    if at least 20 ms long), else none.
 
+    Parameters
+    ----------
+    runs : list of Run
+        Analysed runs (:func:`~lamina.figures.context.ensure_runs`).
+
+    Returns
+    -------
+    list of dict
+        One row per stimulated run and layer: ``network``, ``seed``, ``input_alpha``,
+        ``input_sigma_ms``, ``input_alpha_frac``, ``layer`` (index), ``name``, ``cell``,
+        ``n_neurons``, the ``/analysis`` packet names (``packet_size``, ``packet_sd_ms``,
+        ``packet_latency_ms`` (ms after t0), ``packet_peak_ms``, ``packet_n_window``,
+        ``packet_baseline``, ``baseline_rate_hz``), ``baseline_source``, ``rate_hz``,
+        ``packet_size_frac`` (of the layer), ``packet_floor_frac`` (the same readout in the
+        no-stimulus run, fraction of the layer), ``alive`` and ``context``.
+    """
     base = baseline_rates(runs)
     # The readout applied to the no-stimulus run itself (same baseline subtraction): the apparent
     # "packet" of pure background, e.g. spontaneous population bursts of deep Int-only layers.
     floor: dict[tuple[str, int, str], dict[str, float]] = {}
     for r in runs:
         if r.exp.input.kind == "pulse_packet" and r.input_param("alpha") == 0:
-            rates = base[r.pair_key]
+            rates, a = base[r.pair_key], r.data.analysis
             floor[r.pair_key] = {
-                l["name"]: pulse_packet(r.data.spikes.get(l["name"], (np.empty(0), None))[0], 0.0, r.duration_ms,
-                                        baseline_rate=rates[l["name"]], n_neurons=int(l["size"])).alpha / int(l["size"])
+                l["name"]: rebaseline_packet(a[l["name"]], int(l["size"]), rates[l["name"]],
+                                             float(a["packet_window_ms"]))["packet_size"] / int(l["size"])
                 for l in r.chain}
     rows = []
     for r in runs:
         if r.exp.input.kind != "pulse_packet" or r.input_param("alpha") == 0:
             continue
-        t0, sigma_in, alpha_in = r.input_param("t0"), r.input_param("sigma"), r.input_param("alpha")
+        sigma_in, alpha_in = r.input_param("sigma"), r.input_param("alpha")
+        a = r.data.analysis
         rates = base.get(r.pair_key)
-        source = "no-stimulus run"
-        if rates is None:
-            rates = baseline_rates_before_packet(r.data.layers, r.data.spikes, r.duration_ms, r.data.stimulus)
-            source = "pre-stimulus window" if rates is not None else "none"
+        if rates is not None:
+            source = "no-stimulus run"
+        else:
+            source = "pre-stimulus window" if bool(a.get("packet_baseline_subtracted", False)) else "none"
         for z, l in enumerate(r.chain):
             name, size = l["name"], int(l["size"])
-            t = r.data.spikes.get(name, (np.empty(0), None))[0]
-            b = None if rates is None else rates[name]
-            pp = pulse_packet(t, 0.0, r.duration_ms, baseline_rate=b, n_neurons=size if b is not None else None)
+            numbers = a[name]
+            pk = (rebaseline_packet(numbers, size, rates[name], float(a["packet_window_ms"])) if rates is not None
+                  else {k: float(v) for k, v in numbers.items() if k.startswith("packet_") or k == "baseline_rate_hz"})
             fl = floor.get(r.pair_key, {}).get(name, 0.0)
             rows.append({
-                "network": r.network, "seed": r.seed, "alpha_in": alpha_in, "sigma_in": sigma_in,
-                "alpha_in_frac": alpha_in / int(r.chain[0]["size"]), "layer": z, "name": name,
-                "cell": plots.variant(l["cell"]), "size": size, "alpha": float(pp.alpha),
-                "alpha_frac": float(pp.alpha) / size, "sigma": float(pp.sigma),
-                "latency": float(pp.latency) - t0, "n_window": int(pp.n_window),
-                "baseline_hz": float("nan") if b is None else float(b), "baseline_source": source,
-                "rate_hz": len(t) / size / (r.duration_ms / 1e3), "floor_frac": fl,
-                "alive": bool(float(pp.alpha) / size - fl >= ALIVE_FRAC), "context": r.pair_key[2],
+                "network": r.network, "seed": r.seed, "input_alpha": alpha_in, "input_sigma_ms": sigma_in,
+                "input_alpha_frac": alpha_in / int(r.chain[0]["size"]), "layer": z, "name": name,
+                "cell": plots.variant(l["cell"]), "n_neurons": size, **pk,
+                "packet_size_frac": pk["packet_size"] / size, "baseline_source": source,
+                "rate_hz": float(numbers["rate_hz"]), "packet_floor_frac": fl,
+                "alive": bool(pk["packet_size"] / size - fl >= ALIVE_FRAC), "context": r.pair_key[2],
             })
     return rows
 
@@ -86,7 +102,7 @@ def rows_to_frame(rows: list[dict]):
 # upwards; `python analysis/claims.py noise-floor`), and a uniform background has SD 4/√3 = 2.3 ms.
 ALIVE_FRAC = 0.10
 # ... and, where a no-stimulus run of the same network and seed exists, at least this much larger
-# than what the same readout finds in that run ("floor_frac"): deep Int-only layers have
+# than what the same readout finds in that run ("packet_floor_frac"): deep Int-only layers have
 # spontaneous population bursts that the peak-bin readout takes for a packet.
 
 
@@ -145,9 +161,9 @@ def fig3(ctx: Context) -> list[Path]:
                      + ", ".join(f"{n.split('_', 1)[-1]} {plots.fmt_ci([b[n] for (nn, _, _), b in base.items() if nn == net], 1)}"
                                  for n in [l['name'] for l in next(r for r in runs if r.network == net).chain]))
         for sig, alpha in inputs:
-            d = df[(df.network == net) & (df.sigma_in == sig) & (df.alpha_in == alpha) & (df.layer == last)]
-            lines.append(f"    input σ {sig:g} ms, α {alpha:g}: last layer packet size {plots.fmt_ci(d.alpha_frac, 2)} "
-                         f"of the layer, SD {plots.fmt_ci(d.sigma, 2, 'ms')}, latency {plots.fmt_ci(d.latency, 1, 'ms')}")
+            d = df[(df.network == net) & (df.input_sigma_ms == sig) & (df.input_alpha == alpha) & (df.layer == last)]
+            lines.append(f"    input σ {sig:g} ms, α {alpha:g}: last layer packet size {plots.fmt_ci(d.packet_size_frac, 2)} "
+                         f"of the layer, SD {plots.fmt_ci(d.packet_sd_ms, 2, 'ms')}, latency {plots.fmt_ci(d.packet_latency_ms, 1, 'ms')}")
     return finish_figure(ctx, fig, "fig3", "Fig. 3 — pulse-packet propagation in Het, Diff-only and Int-only FFNs",
                          lines, f"Spec: sims/fig3.toml ({ctx.scale} scale).", tight=False,
                          notes=("Packet readout: 200 bins over the run, ±4 ms around the peak bin, baseline (same "
@@ -161,7 +177,7 @@ def _packet_figure(ctx: Context, fig_id: str, runs: list[Run], title: str, spec:
     plt = plots.plt()
     df = rows_to_frame(packet_rows(runs))
     nets = list(dict.fromkeys(r.network for r in runs))
-    inputs = list(dict.fromkeys(zip(df.sigma_in, df.alpha_in)))
+    inputs = list(dict.fromkeys(zip(df.input_sigma_ms, df.input_alpha)))
     fig, axes = plt.subplots(len(nets), 3, figsize=(7.5, 1.9 * len(nets) + 0.4), sharex=True, squeeze=False)
     colors = plt.cm.plasma(np.linspace(0, 0.85, len(inputs)))
     lines = [f"{fig_id} — {title}", "  Lines: median over seeds; dots: single seeds. SD and latency only where the "
@@ -174,34 +190,34 @@ def _packet_figure(ctx: Context, fig_id: str, runs: list[Run], title: str, spec:
     for i, net in enumerate(nets):
         lines.append(f"  {net}:")
         for k, (sig, alpha) in enumerate(inputs):
-            d = df[(df.network == net) & (df.sigma_in == sig) & (df.alpha_in == alpha)]
+            d = df[(df.network == net) & (df.input_sigma_ms == sig) & (df.input_alpha == alpha)]
             if d.empty:
                 continue
             layers = sorted(d.layer.unique())
             stats = {}
-            for col, key in enumerate(("alpha_frac", "sigma", "latency")):
+            for col, key in enumerate(("packet_size_frac", "packet_sd_ms", "packet_latency_ms")):
                 ms, meds = [], []
                 ax = axes[i, col]
                 for z in layers:
                     dz = d[d.layer == z]
-                    vals = dz[key] if key == "alpha_frac" else dz[key][dz.alive]
+                    vals = dz[key] if key == "packet_size_frac" else dz[key][dz.alive]
                     ms.append(plots.mean_ci(vals)[0])
                     meds.append(float(np.median(vals)) if len(vals) else np.nan)
                     jitter = (k - (len(inputs) - 1) / 2) * 0.06
                     ax.plot(np.full(len(vals), z + jitter), vals, ".", color=colors[k], ms=2, alpha=0.45)
                 stats[key] = (np.array(ms), None)
-                frac = d.alpha_in_frac.iloc[0]
+                frac = d.input_alpha_frac.iloc[0]
                 ax.plot(layers, meds, "-", color=colors[k], lw=1.1, label=f"σ {sig:g} ms, α {alpha:g} ({frac:.0%})")
             alive = np.array([d[d.layer == z].alive.mean() >= 0.5 for z in layers])
             dl = d[d.layer == layers[-1]]
-            last = (f"      last layer: size {plots.fmt_ci(dl.alpha_frac, 2)} (no-stimulus readout "
-                    f"{dl.floor_frac.mean():.2f}), SD {plots.fmt_ci(dl.sigma[dl.alive], 2, 'ms')}, "
-                    f"latency {plots.fmt_ci(dl.latency[dl.alive], 1, 'ms')}, alive in {int(dl.alive.sum())}/{len(dl)} seeds")
-            lines.append(f"    σ {sig:g}, α {alpha:g}: size " + " ".join(f"{m:.2f}" for m in stats["alpha_frac"][0])
-                         + " | SD " + " ".join(f"{m:.1f}" if a else "–" for m, a in zip(stats["sigma"][0], alive))
-                         + " | latency " + " ".join(f"{m:.0f}" if a else "–" for m, a in zip(stats["latency"][0], alive)))
+            last = (f"      last layer: size {plots.fmt_ci(dl.packet_size_frac, 2)} (no-stimulus readout "
+                    f"{dl.packet_floor_frac.mean():.2f}), SD {plots.fmt_ci(dl.packet_sd_ms[dl.alive], 2, 'ms')}, "
+                    f"latency {plots.fmt_ci(dl.packet_latency_ms[dl.alive], 1, 'ms')}, alive in {int(dl.alive.sum())}/{len(dl)} seeds")
+            lines.append(f"    σ {sig:g}, α {alpha:g}: size " + " ".join(f"{m:.2f}" for m in stats["packet_size_frac"][0])
+                         + " | SD " + " ".join(f"{m:.1f}" if a else "–" for m, a in zip(stats["packet_sd_ms"][0], alive))
+                         + " | latency " + " ".join(f"{m:.0f}" if a else "–" for m, a in zip(stats["packet_latency_ms"][0], alive)))
             lines.append(last)
-        lat_meds = [np.nanmedian(d2.latency[d2.alive]) for _, d2 in df[df.network == net].groupby(["sigma_in", "alpha_in", "layer"])
+        lat_meds = [np.nanmedian(d2.packet_latency_ms[d2.alive]) for _, d2 in df[df.network == net].groupby(["input_sigma_ms", "input_alpha", "layer"])
                     if d2.alive.any()]
         if lat_meds:  # latency outliers (a background bin picked as the peak) are clipped
             axes[i, 2].set_ylim(min(-15.0, np.nanmin(lat_meds) - 5), np.nanmax(lat_meds) + 15)

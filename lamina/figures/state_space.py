@@ -20,8 +20,8 @@ def _state_space(ctx: Context, fig_id: str, spec: str, title: str) -> list[Path]
     last = full.layer.max()
     df = full[full.layer == last]
     nets = list(dict.fromkeys(r.network for r in runs))
-    sigmas = sorted(df.sigma_in.unique())
-    alphas = sorted(df.alpha_in.unique())
+    sigmas = sorted(df.input_sigma_ms.unique())
+    alphas = sorted(df.input_alpha.unique())
     fig, axes = plt.subplots(len(nets), 3, figsize=(7.5, 2.3 * len(nets) + 0.3), squeeze=False,
                              gridspec_kw={"width_ratios": [1, 1, 1.1]})
     lines = [f"{fig_id} — {title}",
@@ -35,14 +35,14 @@ def _state_space(ctx: Context, fig_id: str, spec: str, title: str) -> list[Path]
         alive_map = np.zeros(size.shape, dtype=bool)
         for a_i, a in enumerate(alphas):
             for s_i, sg in enumerate(sigmas):
-                d = df[(df.network == net) & (df.alpha_in == a) & (df.sigma_in == sg)]
+                d = df[(df.network == net) & (df.input_alpha == a) & (df.input_sigma_ms == sg)]
                 if d.empty:
                     continue
-                size[a_i, s_i] = d.alpha_frac.mean()
+                size[a_i, s_i] = d.packet_size_frac.mean()
                 alive_map[a_i, s_i] = d.alive.mean() >= 0.5
-                sd[a_i, s_i] = d.sigma[d.alive].mean() if d.alive.any() else np.nan
+                sd[a_i, s_i] = d.packet_sd_ms[d.alive].mean() if d.alive.any() else np.nan
         n_alive = int(alive_map.sum())
-        fl = df[df.network == net].floor_frac.mean()
+        fl = df[df.network == net].packet_floor_frac.mean()
         lines.append(f"  {net}: alive in {n_alive}/{size.size} grid points (no-stimulus readout of the last layer "
                      f"{fl:.2f}); size map:")
         lines += ["    " + " ".join(f"{v:5.2f}" for v in row) for row in size]
@@ -78,7 +78,7 @@ def _trajectories(ax, df, alphas: list[float], sigmas: list[float]) -> None:
     colors = plt.cm.plasma(np.linspace(0, 0.85, len(alphas)))
     for a_i, a in enumerate(alphas):
         for sg in sigmas:
-            d = df[(df.alpha_in == a) & (df.sigma_in == sg)]
+            d = df[(df.input_alpha == a) & (df.input_sigma_ms == sg)]
             if d.empty:
                 continue
             xs, ys = [], []
@@ -88,8 +88,8 @@ def _trajectories(ax, df, alphas: list[float], sigmas: list[float]) -> None:
                     if xs:
                         ax.plot(xs[-1], ys[-1], "x", color=colors[a_i], ms=3)
                     break
-                xs.append(dz.sigma[dz.alive].mean())
-                ys.append(dz.alpha_frac.mean())
+                xs.append(dz.packet_sd_ms[dz.alive].mean())
+                ys.append(dz.packet_size_frac.mean())
             else:
                 if xs:
                     ax.plot(xs[-1], ys[-1], "o", color=colors[a_i], ms=2.5)

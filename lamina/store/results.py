@@ -169,6 +169,8 @@ class Results:
     results: Path = Path("results")
     quiet: bool = False
     workers: int | None = None
+    backend: str | None = None  # run every spec on this backend (e.g. "cuda"), else the spec's own
+    precision: str | None = None
     sims: Path = field(default_factory=sims_dir)
     _index: dict[tuple[str, str], Path] | None = field(default=None, repr=False)
     simulated: int = 0
@@ -192,7 +194,9 @@ def ensure_runs(ctx: Results, label: str, spec_name: str, network_label: Callabl
     ``network_label`` names a network from its excitatory chain's cell refs."""
     from ..backends import structure_key
 
-    exp = load_experiment(ctx.spec(spec_name), overrides or {}, scale=None if ctx.scale == "paper" else ctx.scale)
+    forced = {k: v for k, v in (("simulation.backend", ctx.backend), ("simulation.precision", ctx.precision)) if v}
+    exp = load_experiment(ctx.spec(spec_name), {**forced, **(overrides or {})},
+                          scale=None if ctx.scale == "paper" else ctx.scale)
     points = expand(exp)
     if ctx._index is None:
         ctx._index = scan(ctx.results)
@@ -209,7 +213,10 @@ def ensure_runs(ctx: Results, label: str, spec_name: str, network_label: Callabl
         p.structure_key = skeys[sig]
     missing = [p for p in points if (p.run_id, p.structure_key) not in ctx._index]
     if missing and ctx.workers and ctx.workers > 1 and exp.sweep is not None and not overrides:
-        _run_with_sweep(ctx, exp, len(missing))
+        _run_with_sweep(ctx, exp, forced, len(missing))
+        missing = [p for p in points if (p.run_id, p.structure_key) not in ctx._index]
+    if missing:  # in this process, in batches where the backend gains from them (cuda)
+        _simulate_batches(ctx, missing, runs_dir, label, spec_name)
     runs = []
     for k, p in enumerate(points, 1):
         cells = [l.cell.ref for l in p.experiment.layers if l.role == "exc"]
@@ -242,13 +249,40 @@ def _simulate(ctx: Results, p: Point, runs_dir: Path, desc: str) -> Path:
     return path
 
 
-def _run_with_sweep(ctx: Results, exp: Experiment, n_missing: int) -> None:
+def _simulate_batches(ctx: Results, missing: list[Point], runs_dir: Path, label: str, spec_name: str) -> None:
+    """Simulate missing points of one structure together, ``default_batch`` at a time (1 on cpp:
+    then this is one run after another, each logged by the caller)."""
+    from ..sweep.schedule import default_batch
+
+    by_key: dict[str, list[Point]] = {}
+    for p in missing:
+        by_key.setdefault(p.structure_key, []).append(p)
+    for key, pts in by_key.items():
+        size = default_batch(pts[0].experiment)
+        if size <= 1:
+            continue  # the caller's loop simulates them one by one
+        for start in range(0, len(pts), size):
+            chunk = pts[start:start + size]
+            t0 = time.perf_counter()
+            names = [f"{p.run_id}.h5" if not (runs_dir / f"{p.run_id}.h5").exists() else f"{p.run_id}_{key}.h5"
+                     for p in chunk]
+            written = simulate_and_write_batch([p.experiment for p in chunk], runs_dir, names,
+                                               points=[p.values for p in chunk])
+            for p, (path, a) in zip(chunk, written):
+                ctx._index[(p.run_id, a["structure_key"])] = path
+            ctx.simulated += len(chunk)
+            ctx.log(f"lamina: {label} {spec_name}: a batch of {len(chunk)} runs simulated in "
+                    f"{time.perf_counter() - t0:.1f} s")
+
+
+def _run_with_sweep(ctx: Results, exp: Experiment, forced: dict, n_missing: int) -> None:
     """Missing points of a sweep in ``ctx.workers`` processes (lamina.sweep), then re-index."""
     from ..sweep.schedule import run_sweep
 
     ctx.log(f"lamina: {exp.name}: {n_missing} runs to simulate with {ctx.workers} worker processes")
     summary = run_sweep(exp, ctx.results_dir(exp), workers=ctx.workers, progress=not ctx.quiet,
-                        spec_path=str(ctx.spec(exp.name)), scale=None if ctx.scale == "paper" else ctx.scale)
+                        spec_path=str(ctx.spec(exp.name)), overrides=forced,
+                        scale=None if ctx.scale == "paper" else ctx.scale)
     if summary.n_failed:
         ctx.log(f"lamina: {exp.name}: {summary.n_failed} runs failed; they are simulated here instead")
     ctx._index = scan(ctx.results)

@@ -5,13 +5,16 @@
     /                attrs: lamina_version, brian2_version, backend, seed, created, wall_time_s,
                             structure_key, magic = 0x0A7A, version = [0, 1], layers (JSON), ...
     /config          attrs: toml (resolved spec), point (JSON of swept values)
-    /spikes/<layer>/timestamps  float64, attr units = "ms"   (SONATA spike layout)
-    /spikes/<layer>/node_ids    uint64; group attrs sorting = "by_time", cell, size
+    /spikes/<layer>/timestamps  float64, attr units = "ms"   (SONATA spike layout, uncompressed:
+    /spikes/<layer>/node_ids    uint64                    libsonata reads it; group attrs sorting =
+                                SONATA enum {none: 0, by_id: 1, by_time: 2} = by_time, cell, size, role.
+                                Files written before 0.1 may hold sorting as the string "by_time".)
     /rates/<layer>              float32 Hz per neuron; attrs dt_ms, t0_ms, units = "Hz"
     /stimulus                   attrs describe the input; packet/<layer>/{node_ids,times} or current
     /traces/<layer>/<var>       (neuron, time) state traces when recorded
-    /analysis                   attrs: every estimator setting, lamina_version (``lamina analyze``)
-    /analysis/<layer>/<name>    float64 scalars (rate_hz, packet_alpha, packet_sigma, ...), attrs units, method
+    /analysis                   attrs: every estimator setting, lamina_version, analysis_version (``lamina analyze``)
+    /analysis/<layer>/<name>    float64 scalars (rate_hz, packet_size, packet_sd_ms, packet_latency_ms, ...;
+                                names and units: ANALYSIS_META), attrs units, method
     /analysis/<layer>/filter/{freq_hz, gain, phase_rad}   input → layer linear filter (continuous inputs)
 
 This module is the one owner of that layout: everything that reads or writes a run file goes
@@ -21,6 +24,9 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+import tempfile
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +39,130 @@ from ..errors import InputError
 from ..simulation import RunResult
 
 MAGIC = 0x0A7A  # in the root attrs of every lamina file (run files and sweep indexes)
+
+#: The SONATA ``sorting`` enumeration of a ``/spikes/<population>`` group.
+SORTING_VALUES = {"none": 0, "by_id": 1, "by_time": 2}
+SORTING_DTYPE = h5py.enum_dtype(SORTING_VALUES, basetype="u1")
+
+#: Age after which a hidden temporary file of a lamina writer counts as left by a killed process.
+STALE_TMP_S = 120.0
+
+
+def sorting_name(value: Any) -> str:
+    """The SONATA sorting of a spike group from its ``sorting`` attribute, in either stored form.
+
+    Parameters
+    ----------
+    value : int, numpy integer, str or bytes
+        The attribute as h5py returns it: the SONATA enum (read as an integer, files from lamina
+        0.1 on) or a string (older files).
+
+    Returns
+    -------
+    str
+        ``"none"``, ``"by_id"`` or ``"by_time"``; an unknown value gives ``"none"`` (no order assumed).
+    """
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str):
+        return value if value in SORTING_VALUES else "none"
+    names = {v: k for k, v in SORTING_VALUES.items()}
+    try:
+        return names.get(int(value), "none")
+    except (TypeError, ValueError):
+        return "none"
+
+
+def _umask() -> int:
+    """The process umask, without changing it where /proc says (os.umask alone must set it)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def private_tmp(directory: Path, name: str, suffix: str = ".tmp", mode: int | None = None) -> tuple[Path, int]:
+    """Create an empty temporary file for ``name`` in ``directory``, safely.
+
+    Parameters
+    ----------
+    directory : Path
+        Where the file will be published (the temporary file must be on the same file system).
+    name : str
+        The final file name; the temporary file is hidden, ``.<name>.<random><suffix>``.
+    suffix : str
+        Ends the temporary name (``.tmp`` or ``.analyze.tmp``), so :func:`remove_stale_tmp` finds it.
+    mode : int, optional
+        Permission bits to give it; default ``0o666`` less the umask (as an ordinary ``open``).
+
+    Returns
+    -------
+    path : Path
+        The new file: created with ``O_CREAT | O_EXCL`` (:func:`tempfile.mkstemp`), so it never
+        follows or replaces a planted symlink, and its name is unpredictable.
+    ino : int
+        Its inode number, for :func:`check_tmp_unchanged` before publishing.
+    """
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=suffix)
+    try:
+        os.fchmod(fd, (0o666 & ~_umask()) if mode is None else mode)
+        ino = os.fstat(fd).st_ino
+    finally:
+        os.close(fd)
+    return Path(tmp), ino
+
+
+def check_tmp_unchanged(tmp: Path, ino: int) -> None:
+    """Refuse to publish ``tmp`` unless it is still the regular file :func:`private_tmp` made."""
+    st = os.lstat(tmp)
+    if not stat.S_ISREG(st.st_mode) or st.st_ino != ino:
+        raise OSError(f"{tmp} was replaced while lamina wrote it (not publishing it)")
+
+
+def remove_stale_tmp(directory: str | Path, older_than_s: float = STALE_TMP_S) -> list[Path]:
+    """Remove the hidden temporary files that killed lamina writers left in ``directory``.
+
+    Parameters
+    ----------
+    directory : str or Path
+        A results directory.
+    older_than_s : float
+        Only files (or links) not modified for this long are removed: a live writer keeps its
+        temporary file fresh, so a concurrent run's write is never touched.
+
+    Returns
+    -------
+    list of Path
+        What was removed: the current user's ``.*.h5.*.tmp`` entries (run files, ``lamina analyze``
+        and sweep-index temporaries, old and new naming), never followed if they are symlinks.
+    """
+    removed: list[Path] = []
+    d = Path(directory)
+    now = time.time()
+    try:
+        entries = list(d.glob(".*.h5.*tmp"))
+    except OSError:
+        return removed
+    for p in entries:
+        if not p.name.endswith(".tmp"):
+            continue
+        try:
+            st = os.lstat(p)
+            if st.st_uid != os.getuid() or now - st.st_mtime <= older_than_s:
+                continue
+            if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+                continue
+            p.unlink()
+            removed.append(p)
+        except OSError:
+            continue
+    return removed
 
 
 def _attr(v: Any) -> Any:
@@ -56,12 +186,13 @@ def _write(f: h5py.File, r: RunResult) -> None:
         name = layer["name"]
         if name in r.spikes:
             g = sp.create_group(name)
-            g.attrs["sorting"] = "by_time"
+            # SONATA: an HDF5 enum attribute, and datasets without filters (libsonata has no deflate).
+            g.attrs.create("sorting", SORTING_VALUES["by_time"], dtype=SORTING_DTYPE)
             g.attrs.update({k: layer[k] for k in ("cell", "size", "role")})
             t, i = r.spikes[name]
-            ts = g.create_dataset("timestamps", data=np.asarray(t, np.float64), compression="gzip")
+            ts = g.create_dataset("timestamps", data=np.asarray(t, np.float64))
             ts.attrs["units"] = "ms"
-            g.create_dataset("node_ids", data=np.asarray(i, np.uint64), compression="gzip")
+            g.create_dataset("node_ids", data=np.asarray(i, np.uint64))
         d = rates.create_dataset(name, data=np.asarray(r.rates[name], np.float32))
         d.attrs.update({"dt_ms": r.rate_dt_ms, "t0_ms": 0.0, "units": "Hz",
                         "cell": layer["cell"], "size": layer["size"], "role": layer["role"]})
@@ -84,41 +215,81 @@ def _write(f: h5py.File, r: RunResult) -> None:
 
 
 def ensure_writable_dir(path: str | Path, field: str = "-o/--output") -> Path:
-    """Create ``path`` if needed and check that files can be written there, before any work."""
+    """Create ``path`` if needed and check that files can be written there, before any work.
+
+    Parameters
+    ----------
+    path : str or Path
+        The output directory.
+    field : str
+        The option named in the error.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    InputError
+        It cannot be created or written. The probe file is made with :func:`tempfile.mkstemp`
+        (no predictable name, no symlink followed).
+    """
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".lamina-write-test-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".lamina-write-test-")
+        os.close(fd)
+        os.unlink(probe)
     except OSError as e:
         raise InputError(field, path, f"a writable directory ({e.strerror})") from None
     return path
 
 
 def default_filename(r: RunResult) -> str:
+    """``<name>_seed<seed>.h5``, the file name :func:`write_run` uses by default."""
     return f"{r.name}_seed{r.attrs.get('seed', 0)}.h5"
 
 
 def write_run(result: RunResult, out: str | Path, filename: str | None = None) -> Path:
-    """Write ``result`` into directory ``out``; returns the file's path.
+    """Write ``result`` into directory ``out``, atomically and never overwriting.
 
-    Atomic: written to a hidden temporary file in the same directory, then hard-linked to the
-    final name, which never replaces an existing file (a numbered suffix is added instead).
-    A killed run leaves at most a hidden ``.*.tmp`` file, never a partial ``.h5``.
+    Parameters
+    ----------
+    result : RunResult
+        The simulated run.
+    out : str or Path
+        The directory (created if needed).
+    filename : str, optional
+        The file name; default :func:`default_filename`.
+
+    Returns
+    -------
+    Path
+        The file written: ``filename``, or ``<stem>_<n>.h5`` with the first free ``n`` when that
+        name is taken (by a file, a directory or a symlink: nothing existing is replaced or followed).
+
+    Notes
+    -----
+    The file is written to a hidden temporary file made by :func:`private_tmp` (unpredictable
+    name, ``O_EXCL``, so a planted symlink is never followed), then hard-linked to the final name.
+    A killed run leaves at most a hidden ``.<name>.<random>.tmp``, never a partial ``.h5``; such
+    leftovers of this user older than :data:`STALE_TMP_S` are removed here (:func:`remove_stale_tmp`).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_tmp(out)
     name = filename or default_filename(result)
-    tmp = out / f".{name}.{os.getpid()}.tmp"
+    tmp, ino = private_tmp(out, name)
     try:
         with h5py.File(tmp, "w") as f:
             _write(f, result)
+        check_tmp_unchanged(tmp, ino)
         stem, suffix = os.path.splitext(name)
         for n in range(10_000):
             final = out / (name if n == 0 else f"{stem}_{n}{suffix}")
             try:
-                os.link(tmp, final)  # atomic, and fails rather than overwrite
+                os.link(tmp, final, follow_symlinks=False)  # atomic, and fails rather than overwrite
                 return final
             except FileExistsError:
                 continue
@@ -142,6 +313,8 @@ class RunData:
     point: dict
     traces: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     analysis: dict = field(default_factory=dict)
+    #: layer -> SONATA sorting of its spikes ("by_time" for every file lamina writes).
+    spike_sorting: dict[str, str] = field(default_factory=dict)
 
     @property
     def config(self) -> dict:
@@ -166,7 +339,26 @@ def _read_group(g: h5py.Group) -> dict:
 
 
 def open_run(path: str | Path) -> RunData:
-    """Read a run file written by :func:`write_run` (whole file into memory)."""
+    """Read a run file written by :func:`write_run` (whole file into memory).
+
+    Parameters
+    ----------
+    path : str or Path
+        The run file.
+
+    Returns
+    -------
+    RunData
+        Its contents; ``analysis`` is the ``/analysis`` group as nested dicts (root attributes =
+        estimator settings, one dict per layer), or {} if the file has none or one written under
+        another :data:`ANALYSIS_VERSION`; ``spike_sorting`` reads the ``sorting`` attribute in
+        both stored forms (SONATA enum, or the string of files written before 0.1).
+
+    Raises
+    ------
+    ValueError
+        The file lacks lamina's magic attribute (a sweep index included).
+    """
     path = Path(path)
     with h5py.File(path, "r", locking=False) as f:
         if int(f.attrs.get("magic", 0)) != MAGIC:
@@ -174,6 +366,7 @@ def open_run(path: str | Path) -> RunData:
         attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
         layers = json.loads(attrs.pop("layers"))
         spikes = {k: (g["timestamps"][()], g["node_ids"][()]) for k, g in f["spikes"].items()}
+        sorting = {k: sorting_name(g.attrs.get("sorting", "none")) for k, g in f["spikes"].items()}
         rates = {k: d[()] for k, d in f["rates"].items()}
         rate_dt = float(next(iter(f["rates"].values())).attrs["dt_ms"]) if len(f["rates"]) else 0.0
         traces = {k: {v: d[()] for v, d in g.items()} for k, g in f["traces"].items()} if "traces" in f else {}
@@ -183,7 +376,8 @@ def open_run(path: str | Path) -> RunData:
             stimulus["current_units"] = str(f["stimulus/current"].attrs["units"])
         return RunData(path, attrs, layers, spikes, rates, rate_dt, stimulus,
                        f["config"].attrs["toml"], json.loads(f["config"].attrs["point"]), traces,
-                       _read_group(f["analysis"]) if "analysis" in f else {})
+                       _read_group(f["analysis"]) if "analysis" in f and _current_analysis(f["analysis"]) else {},
+                       sorting)
 
 
 def _scalar(v: Any) -> Any:
@@ -193,14 +387,27 @@ def _scalar(v: Any) -> Any:
 
 
 def read_header(path: str | Path) -> dict | None:
-    """The root attributes and resolved spec (``spec``: TOML text) of a complete run file, or None
-    if ``path`` is not a readable lamina run file. Cheap: reads no datasets."""
+    """The root attributes and resolved spec of a complete run file; cheap: reads no datasets.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run file.
+
+    Returns
+    -------
+    dict or None
+        Root attributes (numpy scalars as Python values), ``spec`` (the resolved spec, TOML text)
+        and ``sorting`` (layer -> ``"none"``/``"by_id"``/``"by_time"``, from the SONATA enum or the
+        older string attribute); None if ``path`` is not a readable lamina run file.
+    """
     try:
         with h5py.File(path, "r", locking=False) as f:
             if int(f.attrs.get("magic", 0)) != MAGIC or not all(k in f for k in ("spikes", "rates", "config")):
                 return None
             out = {k: _scalar(v) for k, v in f.attrs.items()}
             out["spec"] = str(f["config"].attrs["toml"])
+            out["sorting"] = {k: sorting_name(g.attrs.get("sorting", "none")) for k, g in f["spikes"].items()}
             return out
     except (OSError, KeyError, ValueError, TypeError):
         return None
@@ -218,16 +425,19 @@ def read_run_status(path: Path, seed: int, structure_key: str | None = None) -> 
     return "ok", float(h.get("wall_time_s", np.nan))
 
 
-#: name -> (units, method) of the per-layer numbers ``lamina analyze`` stores.
+#: name -> (units, method) of the per-layer numbers ``lamina analyze`` stores (the same names as
+#: :func:`lamina.analysis.readout.layer_rows` and :func:`lamina.figures.packets.packet_rows`).
 ANALYSIS_META = {
-    "rate_hz": ("Hz per neuron", "spike count / size / duration"),
-    "n_spikes": ("1", "count"), "n_neurons": ("1", "layer size"),
-    "packet_alpha": ("spikes", "pulse_packet: peak of 200-bin histogram, ±window, baseline subtracted"),
-    "packet_sigma": ("ms", "pulse_packet: SD of spikes within ±window of the peak"),
-    "packet_latency": ("ms", "pulse_packet: mean time of spikes within ±window"),
-    "packet_peak_time": ("ms", "pulse_packet: centre of the peak bin"),
+    "rate_hz": ("Hz per neuron", "spike count / size / duration of the analysed window"),
+    "n_spikes": ("1", "count in the analysed window"), "n_neurons": ("1", "layer size"),
+    "packet_size": ("spikes", "pulse_packet: count within ±window of the peak of a 200-bin histogram, "
+                              "expected background subtracted (floored at 0)"),
+    "packet_sd_ms": ("ms", "pulse_packet: SD of spikes within ±window of the peak"),
+    "packet_latency_ms": ("ms", "pulse_packet: mean time of spikes within ±window, after the stimulus onset"),
+    "packet_peak_ms": ("ms", "pulse_packet: centre of the peak bin, after the stimulus onset"),
     "packet_n_window": ("spikes", "pulse_packet: raw count in window"),
-    "packet_baseline": ("spikes", "expected background count in window"),
+    "packet_baseline": ("spikes", "expected background count in window (baseline_rate_hz × size × 2 window)"),
+    "baseline_rate_hz": ("Hz per neuron", "spontaneous rate before the packet (20 ms … t0 − 4 sigma − 5 ms)"),
     "mi_gcmi_bits": ("bits", "Gaussian-copula MI (Ince et al. 2017) at the best lag"),
     "mi_ksg_bits": ("bits", "KSG algorithm 1 (Kraskov et al. 2004) at the best lag"),
     "best_lag_ms": ("ms", "lag maximising GCMI, stimulus leading"),
@@ -236,18 +446,42 @@ ANALYSIS_META = {
     "info_rate_null_bits_s": ("bits/s", "mean rate of circularly shifted responses (estimator bias)"),
 }
 
+#: Version of the ``/analysis`` names and settings. An ``/analysis`` group written under another
+#: version is not read back (``RunData.analysis`` is empty), so figures re-analyse the run.
+ANALYSIS_VERSION = 2
+
+
+def _current_analysis(g: h5py.Group) -> bool:
+    return int(g.attrs.get("analysis_version", 1)) == ANALYSIS_VERSION
+
 
 def write_analysis(path: str | Path, per_layer: dict[str, dict[str, float]], params: dict[str, Any],
                    filters: dict[str, dict[str, np.ndarray]] | None = None) -> None:
     """Replace the ``/analysis`` group of run file ``path`` (atomically: copy, modify, rename).
 
+    Parameters
+    ----------
+    path : str or Path
+        The run file (replaced by ``os.replace``, keeping its permission bits).
+    per_layer : dict
+        layer -> {name: value}: scalars stored as ``/analysis/<layer>/<name>`` (units and method
+        from :data:`ANALYSIS_META`).
+    params : dict
+        The estimator settings, stored as ``/analysis`` attributes.
+    filters : dict, optional
+        layer -> {name: array}: the linear filter, ``/analysis/<layer>/filter/<name>``.
+
+    Notes
+    -----
     Rebuilt rather than edited in place: deleting a group leaves free space behind, and
-    rebuilding makes a second ``lamina analyze`` give a byte-identical file.
+    rebuilding makes a second ``lamina analyze`` give a byte-identical file. The copy is made in
+    a hidden temporary file from :func:`private_tmp` (unpredictable name, no symlink followed).
     """
     from .._version import __version__
 
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.analyze.tmp")
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    tmp, ino = private_tmp(path.parent, path.name, suffix=".analyze.tmp", mode=mode)
     try:
         with h5py.File(path, "r", locking=False) as src, h5py.File(tmp, "w", track_order=True) as f:
             f.attrs.update(dict(src.attrs))
@@ -257,6 +491,7 @@ def write_analysis(path: str | Path, per_layer: dict[str, dict[str, float]], par
             g = f.create_group("analysis")
             g.attrs.update(dict(params))
             g.attrs["lamina_version"] = __version__
+            g.attrs["analysis_version"] = ANALYSIS_VERSION
             for layer, numbers in per_layer.items():
                 lg = g.create_group(str(layer))
                 for name, value in numbers.items():
@@ -265,13 +500,26 @@ def write_analysis(path: str | Path, per_layer: dict[str, dict[str, float]], par
                     d.attrs.update(units=units, method=method)
                 for name, arr in (filters or {}).get(layer, {}).items():
                     lg.create_dataset(f"filter/{name}", data=arr)
+        check_tmp_unchanged(tmp, ino)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
 def read_analysis_scalars(path: str | Path) -> dict[str, Any]:
-    """``{"<layer>.<name>": value}`` of the scalar numbers under ``/analysis`` ({} if none)."""
+    """The scalar numbers under ``/analysis``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run file.
+
+    Returns
+    -------
+    dict
+        ``{"<layer>.<name>": value}`` ({} if there is no ``/analysis``), whatever its
+        ``analysis_version`` (the attribute says; ``lamina analyze`` rewrites it).
+    """
     out: dict[str, Any] = {}
     try:
         with h5py.File(path, "r", locking=False) as f:

@@ -15,8 +15,8 @@ per swept path (numbers; quantities as numbers in the unit written in the spec, 
 units), seed, status (ok | failed | pending), error, wall_time_s, file (relative to the sweep
 directory), structure_key, overrides (JSON of the point's values, exactly as `--set` takes them).
 
-The file is only ever replaced whole (temporary file + ``os.replace``), so a reader never sees a
-partial index, and it is opened without HDF5 file locking, so it can be read during a sweep.
+The file is only ever replaced whole (a private temporary file + ``os.replace``), so a reader
+never sees a partial index, and it is opened without HDF5 file locking, so it can be read during a sweep.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from typing import Any, Iterable
 import h5py
 import numpy as np
 
-from .run import MAGIC, read_analysis_scalars, read_run_status  # noqa: F401 (re-exported)
+from .run import MAGIC, check_tmp_unchanged, private_tmp, read_analysis_scalars, read_run_status  # noqa: F401
 
 INDEX_NAME = "sweep.h5"
 RUNS_DIR = "runs"
@@ -73,10 +73,34 @@ def _text(v: Any) -> str:
 
 
 def write_index(out: Path, meta: dict, rows: list[dict], paths: list[str]) -> Path:
-    """Write the index atomically (temporary file in the same directory + os.replace)."""
+    """Write ``<out>/sweep.h5`` atomically.
+
+    Parameters
+    ----------
+    out : Path
+        The sweep directory (must exist).
+    meta : dict
+        Root attributes (``name``, ``spec_toml``, ``base_seed``, ...; dicts and lists as JSON).
+    rows : list of dict
+        One per run: ``point_id``, ``point``, ``repeat``, ``values`` (swept path -> value),
+        ``seed``, ``status``, ``error``, ``wall_time_s``, ``file``, ``structure_key``, ``overrides``.
+    paths : list of str
+        The swept paths, in column order.
+
+    Returns
+    -------
+    Path
+        The index file.
+
+    Notes
+    -----
+    Written to a hidden temporary file made by :func:`lamina.store.run.private_tmp` in ``out``
+    (unpredictable name, ``O_EXCL``: a planted symlink is never followed) and published with
+    ``os.replace``, which replaces a ``sweep.h5`` symlink itself rather than its target.
+    """
     out = Path(out)
     final = out / INDEX_NAME
-    tmp = out / f".{INDEX_NAME}.{os.getpid()}.tmp"
+    tmp, ino = private_tmp(out, INDEX_NAME)
     counts = {s: sum(r["status"] == s for r in rows) for s in ("ok", "failed", "pending")}
     units: dict[str, str] = {}
     try:
@@ -115,10 +139,10 @@ def write_index(out: Path, meta: dict, rows: list[dict], paths: list[str]) -> Pa
                     d.attrs["unit"] = unit
                     units[col] = unit
             f.attrs["units"] = json.dumps(units)
+        check_tmp_unchanged(tmp, ino)
         os.replace(tmp, final)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
     return final
 
 
@@ -238,7 +262,7 @@ class Sweep:
             parts += ["--set", f"{key}={_toml_value(v)}"]
         if a.get("scale"):
             parts += ["--scale", a["scale"]]
-        parts += ["--seed", str(int(cols["seed"][k]))]
+        parts += ["--seed", str(int(cols["seed"][k])), "--no-sweep"]
         return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -254,6 +278,20 @@ def open_sweep(path: str | Path) -> Sweep:
 
 
 def iter_stale_tmp(dirs: Iterable[Path], older_than_s: float) -> Iterable[Path]:
+    """The hidden ``.*.tmp`` entries in ``dirs`` not modified for ``older_than_s`` seconds.
+
+    Parameters
+    ----------
+    dirs : iterable of Path
+        Directories to look in (missing ones are skipped).
+    older_than_s : float
+        Minimum age (of the entry itself: a symlink is not followed).
+
+    Yields
+    ------
+    Path
+        Each stale entry, for the caller to unlink.
+    """
     import time
 
     now = time.time()
@@ -262,7 +300,7 @@ def iter_stale_tmp(dirs: Iterable[Path], older_than_s: float) -> Iterable[Path]:
             continue
         for p in d.glob(".*.tmp"):
             try:
-                if now - p.stat().st_mtime > older_than_s:
+                if now - os.lstat(p).st_mtime > older_than_s:
                     yield p
             except OSError:
                 continue

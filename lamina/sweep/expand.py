@@ -28,14 +28,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import Experiment, apply_overrides, experiment_from_dict
+from ..config import Experiment, _one_line, apply_overrides, experiment_from_dict
 from ..errors import ConfigError
-from ..quantities import NUMBER
+from ..quantities import MAX_TEXT, NUMBER
 
 RESERVED = ("seeds", "zip", "seed_mode")
 SEED_MODES = ("independent", "common")
 _RANGE_KINDS = ("linspace", "geomspace", "range")
 _SEED_PATH = "simulation.seed"
+MAX_RUNS = 100_000  # points x repeats of one sweep
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,7 +69,7 @@ def _split_quantity(v: Any, field_: str) -> tuple[float, str]:
     if isinstance(v, bool) or not isinstance(v, (int, float, str)):
         raise ConfigError(field_, v, "a number or a quantity such as '2 ms'")
     if isinstance(v, str):
-        m = NUMBER.match(v)
+        m = NUMBER.match(v) if len(v) <= MAX_TEXT else None
         if not m:
             raise ConfigError(field_, v, "a number or a quantity such as '2 ms'")
         return float(m.group(1)), m.group(2)
@@ -118,7 +119,7 @@ def axis_values(path: str, raw: Any) -> list:
     kinds = [k for k in raw if k in _RANGE_KINDS]
     if len(kinds) != 1:
         hint = ""
-        if not kinds and all(isinstance(v, (dict, list)) for v in raw.values()):
+        if not kinds and raw and all(isinstance(v, (dict, list)) for v in raw.values()):
             hint = (f" (dotted keys must be quoted: write \"{path}.{next(iter(raw))}\" = [...], "
                     f"not {path}.{next(iter(raw))} = [...])")
         raise ConfigError(where, raw, "a list of values or one of { linspace = [a, b], n = N }, "
@@ -132,6 +133,8 @@ def axis_values(path: str, raw: Any) -> list:
         nums, unit, as_int = _endpoints(raw["range"], f"{where}.range", 2, 3)
         start, stop = nums[0], nums[1]
         step = nums[2] if len(nums) == 3 else 1.0
+        if not all(math.isfinite(x) for x in (start, stop, step)):
+            raise ConfigError(f"{where}.range", raw["range"], "finite numbers")
         if step == 0:
             raise ConfigError(f"{where}.range", raw["range"], "a non-zero step")
         count = math.floor((stop - start) / step - 1e-9) + 1 if (stop - start) / step > 0 else 0
@@ -150,6 +153,8 @@ def axis_values(path: str, raw: Any) -> list:
         if a == 0 or b == 0 or (a < 0) != (b < 0):
             raise ConfigError(f"{where}.geomspace", raw[kind], "non-zero endpoints of the same sign")
         xs = [a * (b / a) ** (k / (n - 1)) for k in range(n)] if n > 1 else [a]
+    if not all(math.isfinite(x) for x in xs):
+        raise ConfigError(f"{where}.{kind}", raw[kind], "finite endpoints")
     return [_fmt(x, unit, as_int) for x in xs]
 
 
@@ -182,15 +187,19 @@ def run_id(spec: dict) -> str:
 
 def sweep_axes(sweep: dict) -> tuple[list[list[str]], list[list]]:
     """The axes of a sweep table: ([paths of axis 0, ...], [values per axis as tuples...])."""
+    if not isinstance(sweep, dict):
+        raise ConfigError("sweep", sweep, "a table")
     paths = [k for k in sweep if k not in RESERVED]
     for p in paths:
-        if "." not in p:
+        if not isinstance(p, str) or "." not in p:
             raise ConfigError(f"sweep.{p}", sweep[p], "a quoted dotted parameter path such as "
                               f"\"input.alpha\", or one of {', '.join(RESERVED)}")
         if p.split(".", 1)[0].strip('"') in ("sweep", "name"):
             raise ConfigError(f'sweep."{p}"', sweep[p], "a parameter of the experiment (not name or sweep)")
     values = {p: axis_values(p, sweep[p]) for p in paths}
     zips = sweep.get("zip", [])
+    if not paths:
+        raise ConfigError("sweep", sweep, "at least one swept parameter path, e.g. \"input.alpha\" = [200, 400]")
     if not isinstance(zips, list) or not all(isinstance(g, list) and g for g in zips):
         raise ConfigError("sweep.zip", zips, 'a list of groups of paths, e.g. [["cells.int.g_syn", "cells.diff.g_syn"]]')
     group_of: dict[str, int] = {}
@@ -235,6 +244,18 @@ def expand_sweep(exp: Experiment) -> list[SweepPoint]:
     sweep = exp.sweep
     if sweep is None:
         raise ConfigError("sweep", None, "missing [sweep] table (use `lamina run` for a single run)")
+    base_spec = copy.deepcopy(exp.spec)
+    base_spec.pop("sweep", None)
+    return expand_spec(base_spec, sweep, exp.seed)
+
+
+@_one_line
+def expand_spec(base_spec: dict, sweep: dict, base_seed: int) -> list[SweepPoint]:
+    """The runs of ``sweep`` applied to ``base_spec`` (a spec without its [sweep] table; it need
+    not be a valid run itself): every point is validated, the first failing one is reported
+    with its values."""
+    if not isinstance(sweep, dict):
+        raise ConfigError("sweep", sweep, "a table")
     seeds = sweep.get("seeds", 1)
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ConfigError("sweep.seeds", seeds, "a positive number of repeats per point")
@@ -245,9 +266,9 @@ def expand_sweep(exp: Experiment) -> list[SweepPoint]:
     flat_paths = [p for axis in axes_paths for p in axis]
     if _SEED_PATH in flat_paths and seeds != 1:
         raise ConfigError("sweep.seeds", seeds, "1 when simulation.seed itself is swept")
-    base_spec = copy.deepcopy(exp.spec)
-    base_spec.pop("sweep", None)
-    base_seed = exp.seed
+    n_runs = math.prod(len(v) for v in axes_values) * seeds
+    if n_runs > MAX_RUNS:
+        raise ConfigError("sweep", f"{n_runs:,} runs", f"at most {MAX_RUNS:,} runs (points x seeds) in one sweep")
     points: list[SweepPoint] = []
     used_seeds: set[int] = set()
     ids: dict[str, dict] = {}
@@ -256,6 +277,8 @@ def expand_sweep(exp: Experiment) -> list[SweepPoint]:
         for repeat in range(seeds):
             if _SEED_PATH in values:
                 seed = values[_SEED_PATH]
+                if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+                    raise ConfigError(f'sweep."{_SEED_PATH}"', seed, "integers in [0, 2**32)")
             else:
                 key_values = {} if mode == "common" else values
                 seed, salt = derive_seed(base_seed, key_values, repeat), 0
@@ -267,8 +290,8 @@ def expand_sweep(exp: Experiment) -> list[SweepPoint]:
             try:
                 pexp = experiment_from_dict(spec)
             except ConfigError as e:
-                raise ConfigError(e.field, e.value, f"{e.expected} (in sweep point {index}: "
-                                  + ", ".join(f"{p} = {v!r}" for p, v in values.items()) + ")") from None
+                shown = ", ".join(f"{p} = {v!r}"[:100] for p, v in values.items())
+                raise ConfigError(e.field, e.value, f"{e.expected} (in sweep point {index}: {shown})") from None
             rid = run_id(pexp.spec)
             if rid in ids:
                 raise ConfigError("sweep", values, f"distinct points (same run as {ids[rid]})")
