@@ -96,3 +96,18 @@ def test_batched_statistics_match_unbatched(cache_dir):
             assert alone[0, col] == batched[0, col]
             continue
         assert ks_2samp(alone[:, col], batched[:, col]).pvalue > 0.01, col
+
+
+@pytest.mark.slow
+def test_single_precision_within_seed_spread_of_double(cache_dir):
+    """--precision single (float32 state) keeps per-layer rates and packet sizes within the
+    seed-to-seed spread of double precision: KS over 20 seeds, each run as one batch."""
+    seeds = list(range(200, 220))
+    double = np.array([_stats(r) for r in simulate_batch([_exp(s) for s in seeds])])
+    single_runs = simulate_batch([_exp(s, **{"simulation.precision": "single"}) for s in seeds])
+    assert single_runs[0].attrs["precision"] == "single"
+    single = np.array([_stats(r) for r in single_runs])
+    for col in range(double.shape[1]):
+        if np.ptp(double[:, col]) == 0 and np.ptp(single[:, col]) == 0:
+            continue
+        assert ks_2samp(double[:, col], single[:, col]).pvalue > 0.01, col
