@@ -11,12 +11,15 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._version import __version__
 from .errors import BadInput, ConfigError, LaminaError
+
+if TYPE_CHECKING:
+    from .config import Experiment
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -31,7 +34,7 @@ def _status(msg: str, quiet: bool) -> None:
         print(msg, file=sys.stderr, flush=True)
 
 
-def _load(args) -> "object":
+def _load(args) -> "tuple[Experiment, dict]":
     from .config import load_experiment, parse_set
 
     overrides = dict(parse_set(s) for s in (args.set or []))
@@ -60,20 +63,12 @@ def cmd_validate(args) -> int:
 
 def cmd_sweep(args) -> int:
     """`lamina sweep`: returns 0 if every run is ok, 1 if any failed."""
-    from .config import load_experiment, parse_set
     from .store.run import ensure_writable_dir
     from .store.sweep_index import INDEX_NAME
     from .sweep import default_workers, expand_sweep, run_sweep
 
-    overrides: dict[str, Any] = dict(parse_set(s) for s in (args.set or []))
-    if getattr(args, "backend", None):
-        overrides["simulation.backend"] = args.backend
-    if getattr(args, "seed", None) is not None:
-        overrides["simulation.seed"] = args.seed
-    if getattr(args, "precision", None):
-        overrides["simulation.precision"] = args.precision
+    exp, overrides = _load(args)
     scale = getattr(args, "scale", None)
-    exp = load_experiment(args.spec, overrides, scale=scale) if scale else load_experiment(args.spec, overrides)
     if exp.sweep is None:
         raise ConfigError("sweep", None, f"missing [sweep] table in {args.spec} (use `lamina run` for one run)")
     workers = getattr(args, "workers", None)

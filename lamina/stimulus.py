@@ -57,8 +57,16 @@ def realise(exp: Experiment, rng: np.random.Generator) -> Stimulus:
         off = float(p.get("offset", exp.duration))
         stim.current = np.where((t >= float(p["onset"])) & (t < off), float(p["amplitude"]), 0.0)
     elif inp.kind == "current_pulse":
-        stim.current = biexp_pulse(t - float(p["onset"]), float(p["amplitude"]),
-                                   float(p["tau_rise"]), float(p["tau_decay"]))
+        # Two conventions (exactly one is given in the spec; config adds the equivalent peak as
+        # `amplitude` when `jump` is given): `jump` = step of the rising variable (the authors'
+        # code), `amplitude` = peak of the current.
+        if "jump" in p:
+            stim.current = biexp_jump_pulse(t - float(p["onset"]), float(p["jump"]),
+                                            float(p["tau_rise"]), float(p["tau_decay"]))
+            stim.attrs["jump_si"] = float(p["jump"])
+        else:
+            stim.current = biexp_pulse(t - float(p["onset"]), float(p["amplitude"]),
+                                       float(p["tau_rise"]), float(p["tau_decay"]))
     stim.current_dt_ms = dt * 1e3
     cu = exp.layer(inp.layers[0]).cell.card.current_unit
     stim.attrs["current_unit"] = str(cu)
@@ -82,7 +90,12 @@ def ou_trace(n: int, dt: float, tau: float, mean: float, sigma: float, rng: np.r
 
 
 def biexp_pulse(t: np.ndarray, amplitude: float, tau_rise: float, tau_decay: float) -> np.ndarray:
-    """Difference of exponentials starting at t = 0, scaled so that its peak equals amplitude."""
+    """Difference of exponentials starting at t = 0, scaled so that its peak equals amplitude.
+
+    The `amplitude` convention of input kind ``current_pulse``; :func:`biexp_jump_pulse` is the
+    same shape scaled by the jump of the rising variable instead (``amplitude = jump *
+    jump_peak_factor(tau_rise, tau_decay)`` gives the identical trace).
+    """
     if np.isclose(tau_rise, tau_decay):
         shape = np.where(t >= 0, t / tau_decay * np.exp(1 - t / tau_decay), 0.0)
         return amplitude * shape
@@ -90,3 +103,45 @@ def biexp_pulse(t: np.ndarray, amplitude: float, tau_rise: float, tau_decay: flo
     peak = np.exp(-tp / tau_decay) - np.exp(-tp / tau_rise)
     tt = np.maximum(t, 0.0)
     return np.where(t >= 0, amplitude * (np.exp(-tt / tau_decay) - np.exp(-tt / tau_rise)) / peak, 0.0)
+
+
+def biexp_jump_pulse(t: np.ndarray, jump: float, tau_rise: float, tau_decay: float) -> np.ndarray:
+    """Current of the two-variable linear system whose rising variable jumps by ``jump`` at t = 0.
+
+    The authors' input (FrostHan/HetFFN; paper-spec §4, fig2)::
+
+        dI/dt = -I/tau_decay + y/tau_rise,    dy/dt = -y/tau_rise,    y(0+) = jump, I(0) = 0
+
+    With ``y(t) = jump * exp(-t/tau_rise)`` the solution with ``I(0) = 0`` is::
+
+        I(t) = jump * tau_decay / (tau_decay - tau_rise) * (exp(-t/tau_decay) - exp(-t/tau_rise))
+
+    (insert ``I = A (exp(-t/tau_decay) - exp(-t/tau_rise))``: the exp(-t/tau_decay) terms cancel
+    and the exp(-t/tau_rise) terms give ``A (1/tau_rise - 1/tau_decay) = jump/tau_rise``), and
+    ``I = jump * (t/tau) * exp(-t/tau)`` in the limit ``tau_rise = tau_decay = tau``. The peak is
+    ``jump * jump_peak_factor(tau_rise, tau_decay)``: 26.87 for a jump of 45 with rise 15 ms and
+    decay 50 ms, at 25.8 ms after onset. Zero for t < 0.
+    """
+    tt = np.maximum(np.asarray(t, dtype=float), 0.0)
+    if np.isclose(tau_rise, tau_decay):
+        tau = 0.5 * (tau_rise + tau_decay)
+        shape = tt / tau * np.exp(-tt / tau)
+    else:
+        shape = tau_decay / (tau_decay - tau_rise) * (np.exp(-tt / tau_decay) - np.exp(-tt / tau_rise))
+    return np.where(np.asarray(t) >= 0, jump * shape, 0.0)
+
+
+def jump_peak_time(tau_rise: float, tau_decay: float) -> float:
+    """Time after onset of the peak of :func:`biexp_jump_pulse` (and :func:`biexp_pulse`):
+    ``tau_rise * tau_decay / (tau_decay - tau_rise) * ln(tau_decay / tau_rise)`` (``tau`` if equal)."""
+    if np.isclose(tau_rise, tau_decay):
+        return float(0.5 * (tau_rise + tau_decay))
+    return float(tau_rise * tau_decay / (tau_decay - tau_rise) * np.log(tau_decay / tau_rise))
+
+
+def jump_peak_factor(tau_rise: float, tau_decay: float) -> float:
+    """Peak current per unit jump of the rising variable (see :func:`biexp_jump_pulse`):
+    ``tau_decay/(tau_decay - tau_rise) * (exp(-tp/tau_decay) - exp(-tp/tau_rise))`` at the peak time
+    ``tp`` (``1/e`` if the time constants are equal). 0.597 for rise 15 ms, decay 50 ms."""
+    tp = jump_peak_time(tau_rise, tau_decay)
+    return float(biexp_jump_pulse(np.array([tp]), 1.0, tau_rise, tau_decay)[0])

@@ -33,7 +33,7 @@ def test_layout_attributes_and_dtypes(result, tmp_path):
         assert f.attrs["seed"] == 11 and f.attrs["backend"] == "runtime"
         assert set(f["spikes"]) == {"L0_input", "L1_int", "L2_diff"}
         g = f["spikes/L1_int"]
-        assert g.attrs["sorting"] == "by_time"
+        assert store.run.sorting_name(g.attrs["sorting"]) == "by_time" and int(g.attrs["sorting"]) == 2  # SONATA enum
         assert g["timestamps"].dtype == np.float64 and g["timestamps"].attrs["units"] == "ms"
         assert g["node_ids"].dtype == np.uint64
         t = g["timestamps"][()]

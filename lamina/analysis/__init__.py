@@ -22,6 +22,7 @@ from .null import mi_shuffle_null
 from .packets import PulsePacket, pulse_packet
 from .rates import population_rate
 from .spectral import LinearFilter, info_rate_coherence, info_rate_shift_null, linear_filter
+from .stats import WINDOW_SD_CEILING_MS, wilson_interval, window_sd_ceiling
 from .summary import layer_summary
 from ._cache import check_cache
 from ._kdtree import build_forest as _any_cached_kernel
@@ -30,6 +31,7 @@ check_cache(_any_cached_kernel)  # before any kernel loads from the cache
 
 __all__ = [
     "LinearFilter",
+    "WINDOW_SD_CEILING_MS",
     "PulsePacket",
     "best_lag_mi",
     "equal_population_bins",
@@ -45,4 +47,6 @@ __all__ = [
     "mi_shuffle_null",
     "population_rate",
     "pulse_packet",
+    "wilson_interval",
+    "window_sd_ceiling",
 ]
