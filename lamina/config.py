@@ -35,7 +35,9 @@ INPUT_KINDS = {  # kind -> {param: (dimension kind, required default or None)}
     "ou": {"tau": ("time", None), "mean": ("current", None), "sigma": ("current", None),
            "start": ("time", "0 ms")},
     "step": {"onset": ("time", None), "amplitude": ("current", None), "offset": ("time", "")},
-    "current_pulse": {"onset": ("time", None), "amplitude": ("current", None),
+    # current_pulse: exactly one of `amplitude` (peak of the current) or `jump` (step of the rising
+    # variable, the authors' convention; peak = jump * stimulus.jump_peak_factor(tau_rise, tau_decay))
+    "current_pulse": {"onset": ("time", None), "amplitude": ("current", ""), "jump": ("current", ""),
                       "tau_rise": ("time", None), "tau_decay": ("time", None)},
 }
 _TOP = {"name", "description", "simulation", "network", "cells", "input", "record", "sweep", "scales", "scale"}
@@ -611,6 +613,17 @@ def _input(spec: dict, layers: list[LayerSpec], duration: Quantity, dt: Quantity
         if key == "sigma" and float(q) < 0:
             raise ConfigError(field, value, "non-negative")
         params[key] = q
+    if kind == "current_pulse":
+        given = [k for k in ("amplitude", "jump") if k in params]
+        if len(given) != 1:
+            raise ConfigError("input.amplitude" if not given else "input.jump", None if not given else table["jump"],
+                              "exactly one of input.amplitude (peak of the current) or input.jump (step of "
+                              "the rising variable, the authors' convention) for input.kind = 'current_pulse'")
+        if "jump" in params:  # the equivalent peak, for readers of `amplitude`; the spec keeps only `jump`
+            from .stimulus import jump_peak_factor
+
+            params["amplitude"] = params["jump"] * jump_peak_factor(float(params["tau_rise"]),
+                                                                     float(params["tau_decay"]))
     return InputSpec(kind, tuple(targets), params)
 
 
