@@ -63,7 +63,7 @@ def test_paper_specs_validate_at_both_scales(name):
     """Every experiment spec of paper-spec §4 validates as published and at --scale small, and its
     sweep expands; the small scale keeps the physics (dt, method, mean in-degree 9 where p = 9/size)."""
     from lamina.config import load_experiment
-    from lamina.store.results import expand
+    from lamina.sweep.cache import expand
 
     full = load_experiment(SIMS / f"{name}.toml")
     small = load_experiment(SIMS / f"{name}.toml", scale="small")

@@ -5,7 +5,7 @@ Each figure id has a recipe that
 1. reads its experiment specs from the shipped ``sims/`` (:mod:`lamina.resources`) at the named
    scale and expands their ``[sweep]`` tables into runs;
 2. reuses every run already present under ``--results`` whose resolved spec (seed included) and
-   compiled model match, and simulates the others (:mod:`lamina.store.results`, into
+   compiled model match, and simulates the others (:mod:`lamina.sweep.cache`, into
    ``<results>/<name>[_<scale>]/runs/<run id>.h5``, the layout of ``lamina sweep``), each analysed
    once by ``lamina analyze``'s code;
 3. writes ``<out>/<id>.png``, ``.pdf`` and a caption ``<id>.txt`` with the measured numbers and

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..store import results as _results
-from ..store.results import Results, Run
+from ..sweep import cache as _results
+from ..sweep.cache import Results, Run
 from . import style
 from .labels import deep_network_label
 
@@ -17,7 +17,7 @@ __all__ = ["Context", "Run", "dump_rows", "ensure_runs", "finish_figure"]
 
 @dataclass
 class Context(Results):
-    """A :class:`~lamina.store.results.Results` cache plus where figures go."""
+    """A :class:`~lamina.sweep.cache.Results` cache plus where figures go."""
 
     out: Path = Path("figures")
 
@@ -28,7 +28,7 @@ class Context(Results):
 def ensure_runs(ctx: Context, fig_id: str, spec_name: str, overrides: dict | None = None,
                 network_label: Callable[[list[str]], str] | None = None) -> list[Run]:
     """Every run of ``sims/<spec_name>.toml`` at ``ctx.scale``, reused or simulated, analysed
-    (see :func:`lamina.store.results.ensure_runs`); networks named by ``network_label``."""
+    (see :func:`lamina.sweep.cache.ensure_runs`); networks named by ``network_label``."""
     return _results.ensure_runs(ctx, fig_id, spec_name, network_label or deep_network_label, overrides)
 
 
