@@ -411,3 +411,15 @@ def test_stale_and_foreign_files_are_rerun_not_overwritten(local_sweep, spec_fil
     assert new["file"][1] == df["file"][1] and open_run(out / new["file"][1]).attrs["seed"] == df["seed"][1]
     assert len(list((out / "runs").glob(f"{df['point_id'][1]}.h5.invalid-*"))) == 1
     assert index_frame(out).drop(columns=["file"]).equals(index_frame(local_sweep[0]).drop(columns=["file"]))
+
+
+def test_batch_in_sweep_table_is_an_option_not_a_path():
+    plain = expand_sweep(experiment_from_dict(tiny_spec()))
+    batched = expand_sweep(experiment_from_dict(tiny_spec({"input.alpha": [30, 60], "input.sigma": ["1 ms", "3 ms"],
+                                                           "seeds": 2, "batch": 4})))
+    assert [p.run_id for p in batched] == [p.run_id for p in plain]  # batching changes no run
+    from lamina.sweep.schedule import default_batch
+
+    assert default_batch(experiment_from_dict(tiny_spec())) == 1  # cpp: one run per program
+    with pytest.raises(ConfigError, match="sweep.batch"):
+        expand_sweep(experiment_from_dict(tiny_spec({"input.alpha": [30], "batch": 0})))

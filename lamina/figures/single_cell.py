@@ -147,7 +147,13 @@ def fig2(ctx: Context) -> list[Path]:
         ax.plot(tc, cur, color="k", lw=0.8) if j == 0 else ax.axis("off")
         if j == 0:
             ax.set_ylabel("ORN input\n(µA/cm²)")
-    lines = ["fig2 — fly pathway ORN → PN → LHN; current pulse (rise 15 ms, decay 50 ms, peak 45 uA/cm²) "
+    srun = next(r for r in runs if float(r.exp.input.params["amplitude"]) > 0)
+    p_in = srun.exp.input.params
+    cu = float(srun.exp.layer(srun.exp.input.layers[0]).cell.card.current_unit)
+    shape = (f"rise {float(p_in['tau_rise']) * 1e3:g} ms, decay {float(p_in['tau_decay']) * 1e3:g} ms, "
+             + (f"jump {float(p_in['jump']) / cu:g} uA/cm² of the rising variable, peak {float(p_in['amplitude']) / cu:.1f}"
+                if "jump" in p_in else f"peak {float(p_in['amplitude']) / cu:g}") + " uA/cm²")
+    lines = [f"fig2 — fly pathway ORN → PN → LHN; current pulse ({shape}) "
              f"to all ORNs at {onset:g} ms. PSTH in {bin_ms:g} ms bins, mean over seeds "
              "(black: stimulus, grey: no stimulus).",
              "  Per configuration and layer: spontaneous rate (no-stimulus run, 20–400 ms), evoked peak "

@@ -32,7 +32,7 @@ from ..config import Experiment, _one_line, apply_overrides, experiment_from_dic
 from ..errors import ConfigError
 from ..quantities import MAX_TEXT, NUMBER
 
-RESERVED = ("seeds", "zip", "seed_mode")
+RESERVED = ("seeds", "zip", "seed_mode", "batch")
 SEED_MODES = ("independent", "common")
 _RANGE_KINDS = ("linspace", "geomspace", "range")
 _SEED_PATH = "simulation.seed"
@@ -262,6 +262,9 @@ def expand_spec(base_spec: dict, sweep: dict, base_seed: int) -> list[SweepPoint
     mode = sweep.get("seed_mode", "independent")
     if mode not in SEED_MODES:
         raise ConfigError("sweep.seed_mode", mode, f"one of {', '.join(SEED_MODES)}")
+    batch = sweep.get("batch", 1)
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 100_000:
+        raise ConfigError("sweep.batch", batch, "a positive number of runs simulated together per program")
     axes_paths, axes_values = sweep_axes(sweep)
     flat_paths = [p for axis in axes_paths for p in axis]
     if _SEED_PATH in flat_paths and seeds != 1:
