@@ -27,7 +27,7 @@ demo: env
 	$(VENV)/bin/lamina run sims/quickstart.toml -o results/quickstart --figure figures/quickstart.png
 
 test: env
-	$(PY) -m pytest -q tests --nbmake analysis/explore_results.ipynb
+	$(PY) -m pytest -q --durations=15 tests --nbmake analysis/explore_results.ipynb
 
 bench: env
 	$(PY) benchmarks/bench_quickstart.py

@@ -430,7 +430,7 @@ def experiment_from_dict(raw: dict) -> Experiment:
 
 
 def _sweep_experiment(raw: dict) -> Experiment:
-    from .sweep.expand import RESERVED, expand_spec
+    from .grid import RESERVED, expand_spec  # below config: the point validator is passed in
 
     spec = copy.deepcopy(raw)
     _check_keys(spec, _TOP, "")
@@ -445,7 +445,8 @@ def _sweep_experiment(raw: dict) -> Experiment:
         if "simulation.seed" not in swept:
             raise ConfigError("simulation.seed", seed, "an integer in [0, 2**32)")
         seed = 0
-    points = expand_spec(base, sweep, seed)  # raises for the first failing point, with its values
+    # raises for the first failing point, with its values
+    points = expand_spec(base, sweep, seed, validate=experiment_from_dict, apply=apply_overrides)
     return dataclasses.replace(points[0].experiment, spec=spec, sweep=sweep, seed=seed)
 
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from .config import Experiment
+if TYPE_CHECKING:  # a type only: config imports this module to validate pulse inputs
+    from .config import Experiment
 
 NO_KICK = -1  # kick_step of neurons outside the packet
 

@@ -78,6 +78,7 @@ def test_killed_write_leaves_no_partial_file(result, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the planted blow-up overflows on purpose
 def test_blow_up_is_an_error_not_silence():
     """A numerically exploding run must fail loudly (SimulationError), not return few spikes."""
     from lamina.errors import SimulationError

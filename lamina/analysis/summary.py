@@ -11,7 +11,8 @@ from numpy.typing import ArrayLike
 from .batch import mi_batch
 from .ksg import KSG_NOISE
 from .rates import binned_stimulus_and_rates
-from .readout import PACKET_N_BINS, packet_readout
+from .readout import (ESTIMATOR_SEED, MAX_LAG_MS, MI_BIN_MS, PACKET_N_BINS, PACKET_WINDOW_MS, WELCH_SEGMENT_MS,
+                      analysis_start_ms, baseline_rates, continuous_signals, packet_readout, stimulus_onset_ms)
 from .spectral import DEFAULT_NPERSEG, info_rate_coherence, info_rate_shift_null
 
 T = TypeVar("T")
@@ -217,3 +218,61 @@ def _stimulus_measures(
         "coherence_nperseg": int(min(nperseg, n // 4)),
         "info_rate_bias_correction": f"minus the mean over {N_SHIFTS} circularly shifted responses",
     }
+
+
+def analyze_run(layers: list[dict], spikes: dict[str, tuple[np.ndarray, np.ndarray]], duration_ms: float,
+                stimulus: Mapping) -> tuple[dict, dict, dict]:
+    """Everything ``lamina analyze`` stores for one run.
+
+    Parameters
+    ----------
+    layers : list of dict
+        ``{"name", "size", ...}`` per layer, in network order.
+    spikes : dict
+        layer name -> (spike times in ms, node ids).
+    duration_ms : float
+        Run duration, ms.
+    stimulus : mapping
+        The run's stimulus description (``kind``, packet ``t0_ms`` / ``sigma_ms``, or a
+        ``current`` array with ``current_dt_ms``).
+
+    Returns
+    -------
+    per_layer : dict
+        layer -> {number name: value} (see :func:`lamina.analysis.layer_summary`). Packet numbers
+        over the whole run, times relative to :func:`stimulus_onset_ms`, the pre-packet spontaneous
+        count subtracted (:func:`baseline_rates`); with an OU input everything over
+        [:data:`SKIP_MS`, end), MI and coherence at :data:`MI_BIN_MS` bins, lags up to
+        :data:`MAX_LAG_MS`, Welch segments of :data:`WELCH_SEGMENT_MS`, estimator seed
+        :data:`ESTIMATOR_SEED`.
+    params : dict
+        Estimator settings.
+    filters : dict
+        layer -> {"freq_hz", "gain", "phase_rad"} input → layer linear filter (continuous inputs,
+        same bins and segments).
+    """
+    from .spectral import linear_filter
+
+    nperseg = int(round(WELCH_SEGMENT_MS / MI_BIN_MS))
+    t_start = analysis_start_ms(stimulus)
+    kw: dict = {"onset_ms": stimulus_onset_ms(stimulus), "packet_window_ms": PACKET_WINDOW_MS,
+                "packet_range_ms": (0.0, float(duration_ms)), "seed": ESTIMATOR_SEED}
+    bases = baseline_rates(layers, spikes, duration_ms, stimulus)
+    if bases is not None:
+        kw["baseline_rate_hz"] = bases
+    current = stimulus.get("current")
+    if current is not None:
+        dt_ms = float(stimulus["current_dt_ms"])
+        kw.update(stimulus=np.asarray(current, float)[int(round(t_start / dt_ms)):], stimulus_dt_ms=dt_ms,
+                  mi_bin_ms=MI_BIN_MS, max_lag_ms=MAX_LAG_MS, nperseg=nperseg)
+    times = {l["name"]: spikes[l["name"]][0] for l in layers}
+    sizes = {l["name"]: int(l["size"]) for l in layers}
+    per_layer, params = layer_summary(times, sizes, float(duration_ms) - t_start, t_start_ms=t_start, **kw)
+    filters = {}
+    if current is not None:
+        s, rates, bin_s = continuous_signals(stimulus, spikes, layers)
+        for name, r in rates.items():
+            f = linear_filter(s, r, bin_s, nperseg=nperseg)
+            filters[name] = {"freq_hz": f.freqs, "gain": f.gain, "phase_rad": f.phase}
+        params["filter_nperseg"] = int(min(nperseg, s.size // 4))
+    return per_layer, params, filters

@@ -3,7 +3,7 @@
 * :func:`simulate_and_write_batch` / :func:`simulate_and_write` — the one place runs are simulated
   and written as run files (``lamina sweep`` workers and ``lamina figures`` both call it);
 * :func:`analyze_file` — ``lamina analyze`` of one run file: numbers from
-  :func:`lamina.analysis.readout.analyze_run`, stored by :func:`lamina.store.run.write_analysis`.
+  :func:`lamina.analysis.summary.analyze_run`, stored by :func:`lamina.store.run.write_analysis`.
 
 This is the package's one upward import: the store calls the analysis to fill ``/analysis``.
 The find-or-simulate cache of sweeps and figures is :mod:`lamina.sweep.cache`.
@@ -50,7 +50,7 @@ def simulate_and_write_batch(exps: list[Experiment], runs_dir: str | Path, filen
 def analyze_file(path: str | Path) -> dict[str, dict[str, float]]:
     """Analyse one run file and store the numbers in its ``/analysis`` group (idempotent);
     returns the per-layer numbers."""
-    from ..analysis.readout import analyze_run
+    from ..analysis.summary import analyze_run
 
     run = open_run(path)
     per_layer, params, filters = analyze_run(run.layers, run.spikes, float(run.attrs["duration_ms"]), run.stimulus)
