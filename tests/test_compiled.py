@@ -94,3 +94,19 @@ def test_runtime_run_in_between_does_not_break_the_compiled_program(first):
                                               "network.size": 20, "input.alpha": 5, "input.t0": "2 ms"})))
     r2 = simulate(exp)
     assert r2.attrs["compiled"] is False and _same_spikes(r1, r2)
+
+
+def test_progress_goes_to_stderr_and_stdout_holds_only_the_table(first, cache_dir, tmp_path):
+    """The compiled program's progress lines go to stderr; stdout is the per-layer table alone."""
+    import subprocess
+    import sys
+
+    import tomli_w
+
+    spec = tmp_path / "small.toml"
+    spec.write_text(tomli_w.dumps(chain_spec()))
+    out = subprocess.run([sys.executable, "-m", "lamina.cli", "run", str(spec), "-o", str(tmp_path / "o"),
+                          "--figure", "none"], capture_output=True, text=True, check=True)
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].startswith("layer") and len(lines) == 2 + 3  # header, rule, three layers
+    assert "simulated in" in out.stderr and "Starting simulation" not in out.stdout

@@ -16,6 +16,7 @@ import io
 import os
 import shutil
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -43,6 +44,24 @@ def _sources_digest(project: Path) -> str:
         if f.suffix in _SOURCE_SUFFIXES or f.name in ("makefile", "Makefile", "win_makefile"):
             h.update(str(rel).encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(active: bool):
+    """The program's progress lines go to stderr (file descriptor level: it is a child process),
+    so that stdout holds only what lamina prints there (the per-layer table)."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 class StandaloneBackend(Backend):
@@ -175,8 +194,9 @@ class StandaloneBackend(Backend):
         os.environ["LAMINA_SEED"] = str(device_seed)
         t0 = time.perf_counter()
         try:
-            self._device.run(directory=str(self._project), results_directory=rel, with_output=progress,
-                             run_args=self.run_args(exp, built, values, current))
+            with _stdout_to_stderr(progress):
+                self._device.run(directory=str(self._project), results_directory=rel, with_output=progress,
+                                 run_args=self.run_args(exp, built, values, current))
         except RuntimeError as e:
             raise SimulationError(f"the simulation binary failed ({e})") from e
         run_s = time.perf_counter() - t0
