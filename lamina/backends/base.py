@@ -192,12 +192,11 @@ class Backend:
         raws = collect(exps, built, stims)
         check_finite(exps, built)
         self.finish(built)
+        common = {"backend": self.name, "structure_key": keys.pop(),
+                  "program_key": self.program_key(exps[0], len(exps), shared), **info,
+                  "loop_s": timing["run_s"], "binary_s": timing["run_s"], **timing,
+                  "batch_size": len(exps), "device_seed": dev_seed, "batch_seeds": [int(e.seed) for e in exps],
+                  "precision": exps[0].precision}
         for r, raw in enumerate(raws):
-            raw.info = {"backend": self.name, "structure_key": self.key(exps[0]),
-                        "program_key": self.program_key(exps[0], len(exps), shared), **info, **timing,
-                        "batch_size": len(exps), "batch_index": r, "device_seed": dev_seed,
-                        "batch_seeds": [int(e.seed) for e in exps]}
-            raw.info["precision"] = exps[0].precision
-            raw.info.setdefault("loop_s", raw.info["run_s"])
-            raw.info.setdefault("binary_s", raw.info["run_s"])
+            raw.info = {**common, "batch_index": r}
         return raws

@@ -151,8 +151,8 @@ class CudaBackend(StandaloneBackend):
         # CUDA_VISIBLE_DEVICES (the compiled-in device id 0 counts only the visible GPUs)
         return ("sm", self.compute_capability)
 
-    def configure(self, exp: Experiment) -> None:
-        super().configure(exp)
+    def configure(self, exp: Experiment, batch: int) -> None:
+        super().configure(exp, batch)
         p = b2.prefs
         cb = p.devices.cuda_standalone.cuda_backend
         # Compile for a fixed capability (the key says which) rather than whatever GPU this host has.
@@ -165,15 +165,11 @@ class CudaBackend(StandaloneBackend):
                                                 if not a.startswith(("-std=", "-march=", "-mtune="))] + ["-std=c++17"]
         # The GPU heap holds spike queues of delayed synapses (not the monitors): sized by the
         # network (bytes per synapse delay slot), at least brian2cuda's 128 MB.
-        cb.gpu_heap_size = max(128, int(sum(l.size for l in exp.layers) * self._batch * 64 / 2**20) + 128)
+        cb.gpu_heap_size = max(128, int(sum(l.size for l in exp.layers) * batch * 64 / 2**20) + 128)
         p.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 2}"]
         # stderr into stdout.txt: the program reports unread run_args files on stderr and exits 0
         p.devices.cpp_standalone.run_cmd_unix = ["/bin/sh", "-c", 'exec ./main "$@" 2>&1', "main"]
         _curand_from_wheel(p)
-
-    def prepare(self, exp: Experiment, batch: int, device_seed: int, shared=None):
-        self._batch = batch
-        return super().prepare(exp, batch, device_seed, shared)
 
     def execute(self, exp, built, values, current, device_seed, progress):
         if self.build_only or not self.gpu:
@@ -183,7 +179,3 @@ class CudaBackend(StandaloneBackend):
         out = self._results / "stdout.txt"
         check_program_output(out.read_text(errors="replace") if out.exists() else "")
         return timing
-
-    def build_program(self, exp: Experiment, batch: int = 1) -> dict[str, Any]:
-        self._batch = batch
-        return super().build_program(exp, batch)

@@ -82,8 +82,8 @@ class StandaloneBackend(Backend):
 
         self._device = all_devices[self.device_name]
 
-    def configure(self, exp: Experiment) -> None:
-        """Set this device's Brian2 preferences (called before every build)."""
+    def configure(self, exp: Experiment, batch: int) -> None:
+        """Set this device's Brian2 preferences for ``batch`` replicas of ``exp`` (before every build)."""
         b2.prefs.core.default_float_dtype = np.float32 if exp.precision == "single" else np.float64
 
     @staticmethod
@@ -114,7 +114,7 @@ class StandaloneBackend(Backend):
         from filelock import FileLock
 
         key = self.program_key(exp, batch, shared)
-        project = self.project_dir(exp, batch, shared)
+        project = self.cache_dir / self.name / key  # = project_dir(exp, batch, shared)
         private = project.with_name(f"{key}.work") / f"{socket.gethostname()}-{os.getpid()}"
         project.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
@@ -131,7 +131,7 @@ class StandaloneBackend(Backend):
         gc.collect()  # reinit drops the device's references to the old network: free it before naming new objects
         b2.set_device(self.device_name, build_on_run=False)
         self._remove_stale_copies(project)
-        self.configure(exp)
+        self.configure(exp, batch)
         if self.seed_code:
             self._device.insert_code("main", self.seed_code)
         built = build(exp, batch, shared)
@@ -175,7 +175,7 @@ class StandaloneBackend(Backend):
     def build_program(self, exp: Experiment, batch: int = 1) -> dict[str, Any]:
         """Generate and compile the program for ``batch`` replicas of ``exp`` without running it."""
         _, info = self._built_for(exp, batch)
-        return {"project": str(self.project_dir(exp, batch)), **info}
+        return {"project": str(self.cache_dir / self.name / self._key), **info}
 
     def run_args(self, exp: Experiment, built: Built, values: dict[tuple[int, str], np.ndarray],
                  current: np.ndarray | None) -> dict[Any, Any]:
@@ -224,6 +224,6 @@ class CppBackend(StandaloneBackend):
 }
 """
 
-    def configure(self, exp: Experiment) -> None:
-        super().configure(exp)
+    def configure(self, exp: Experiment, batch: int) -> None:
+        super().configure(exp, batch)
         b2.prefs.devices.cpp_standalone.openmp_threads = 0  # 2 single-thread runs beat 1×2 threads here

@@ -193,12 +193,16 @@ def ensure_runs(ctx: Results, label: str, spec_name: str, network_label: Callabl
     return runs
 
 
+def _file_name(runs_dir: Path, p: Point) -> str:
+    """``<run id>.h5``, or ``<run id>_<structure key>.h5`` when the former holds the result of an
+    older program (kept, next to the new one)."""
+    name = f"{p.run_id}.h5"
+    return f"{p.run_id}_{p.structure_key}.h5" if (runs_dir / name).exists() else name
+
+
 def _simulate(ctx: Results, p: Point, runs_dir: Path, desc: str) -> Path:
     t0 = time.perf_counter()
-    name = f"{p.run_id}.h5"
-    if (runs_dir / name).exists():  # a result of an older program: keep it, next to the new one
-        name = f"{p.run_id}_{p.structure_key}.h5"
-    path, a = simulate_and_write(p.experiment, runs_dir, name, point=p.values)
+    path, a = simulate_and_write(p.experiment, runs_dir, _file_name(runs_dir, p), point=p.values)
     ctx._index[(p.run_id, a["structure_key"])] = path
     ctx.simulated += 1
     how = "compiled + simulated" if a.get("compiled") else "simulated"
@@ -221,9 +225,8 @@ def _simulate_batches(ctx: Results, missing: list[Point], runs_dir: Path, label:
         for start in range(0, len(pts), size):
             chunk = pts[start:start + size]
             t0 = time.perf_counter()
-            names = [f"{p.run_id}.h5" if not (runs_dir / f"{p.run_id}.h5").exists() else f"{p.run_id}_{key}.h5"
-                     for p in chunk]
-            written = simulate_and_write_batch([p.experiment for p in chunk], runs_dir, names,
+            written = simulate_and_write_batch([p.experiment for p in chunk], runs_dir,
+                                               [_file_name(runs_dir, p) for p in chunk],
                                                points=[p.values for p in chunk])
             for p, (path, a) in zip(chunk, written):
                 ctx._index[(p.run_id, a["structure_key"])] = path
