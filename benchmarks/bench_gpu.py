@@ -12,7 +12,8 @@ Phases (each appends JSON lines to DIR/bench_gpu.jsonl and prints a summary):
   lamina cuda (double, single), the plain one-group brian2cuda script (benchmarks/plain_brian2cuda.py),
   lamina cpp on one core (shortened run); neuron-steps/s in the loop and wall time without compile;
 * ``sweep``  — ``sims/info_strength.toml --scale paper`` (1 260 runs of 13 × 1000) on the GPU, batched;
-* ``cpu``    — cpp batching on one core (B = 1, 4, 16, 32) and a 16-core cpp subset of the sweep.
+* ``cpu``    — cpp batching on one core (B = 1, 4, 16, 32) and a 16-core cpp subset of the sweep;
+* ``figures`` — ``lamina figures ID --scale paper --backend cuda`` per figure id (``--figures``).
 
 Times are wall-clock seconds on the machine it runs on; ratios are computed from numbers measured
 in the same invocation.
@@ -83,6 +84,12 @@ def _build_one(args: tuple) -> dict:
     from lamina.backends import get_backend
     from lamina.config import experiment_from_dict
 
+    if spec.pop("_unpatched", False):  # in a process of its own: the backend instance is per process
+        p = subprocess.run([sys.executable, "-c", "import json, sys; sys.path.insert(0, %r); import bench_gpu as b; "
+                            "print(json.dumps(b._build_one((json.loads(sys.argv[1]), %d))))" % (str(ROOT / "benchmarks"), batch),
+                            json.dumps(spec)], capture_output=True, text=True, env={**os.environ, "LAMINA_CUDA_PATCH": "0"})
+        lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+        return {**(json.loads(lines[-1]) if lines else {"error": p.stderr[-2000:]}), "unpatched": True}
     exp = experiment_from_dict(spec)
     opts = {"build_only": True} if exp.backend == "cuda" else {}
     t0 = time.perf_counter()
@@ -98,6 +105,8 @@ def programs(sizes: list[int], phases: set[str], sweep_batch: int) -> list[tuple
     out = []
     if "check" in phases:
         out += [(small_spec(1, GPU), 20), (small_spec(1, GPU, "single"), 20), (small_spec(1, "cpp"), 20)]
+        if GPU == "cuda":  # brian2cuda's code as generated: the set-up/read-out patches must change no spike
+            out.append(({**small_spec(1, GPU), "_unpatched": True}, 20))
     if "scale" in phases:
         for n in sizes:
             out += [(het_spec(n, GPU), 1), (het_spec(n, GPU, "single"), 1),
@@ -167,10 +176,29 @@ def phase_check(out: Path) -> None:
                for a, b in zip(res[(GPU, "double")], again) for k in a.spikes)
     differ = any(not np.array_equal(res[(GPU, "double")][0].spikes[k][0], res[(GPU, "double")][1].spikes[k][0])
                  for k in res[(GPU, "double")][0].spikes)
+    # the same seeds through brian2cuda's code as generated (LAMINA_CUDA_PATCH=0, its own program)
+    patched_same = None
+    if GPU == "cuda":
+        code = ("import json, sys; sys.path.insert(0, %r); import bench_gpu as b, numpy as np; "
+                "from lamina.config import experiment_from_dict; from lamina.simulation import simulate_batch; "
+                "rs = simulate_batch([experiment_from_dict(b.small_spec(s, 'cuda')) for s in range(300, 320)]); "
+                "np.savez(sys.argv[1], **{f'{k}_{n}_{c}': r.spikes[n][c] for k, r in enumerate(rs) for n in r.spikes for c in (0, 1)})"
+                % str(ROOT / "benchmarks"))
+        f = out / "unpatched.npz"
+        p = subprocess.run([sys.executable, "-c", code, str(f)], capture_output=True, text=True,
+                           env={**os.environ, "LAMINA_CUDA_PATCH": "0"})
+        if p.returncode == 0:
+            z = np.load(f)
+            patched_same = all(np.array_equal(z[f"{k}_{n}_{c}"], r.spikes[n][c])
+                               for k, r in enumerate(res[(GPU, "double")]) for n in r.spikes for c in (0, 1))
+            f.unlink()
+        else:
+            patched_same = "error: " + p.stderr[-1500:]
     st = {k: np.array([_stats(r) for r in v]) for k, v in res.items()}
     ks_cpp = [float(ks_2samp(st[(GPU, "double")][:, c], st[("cpp", "double")][:, c]).pvalue) for c in range(st[("cpp", "double")].shape[1])]
     ks_single = [float(ks_2samp(st[(GPU, "double")][:, c], st[(GPU, "single")][:, c]).pvalue) for c in range(st[("cpp", "double")].shape[1])]
     log(out, {"phase": "check", "same_batch_bit_identical": same, "replicas_differ": differ,
+              "patched_equals_unpatched_bit_for_bit": patched_same,
               "ks_p_cuda_vs_cpp": ks_cpp, "ks_p_single_vs_double": ks_single,
               "min_p_cuda_vs_cpp": min(ks_cpp), "min_p_single_vs_double": min(ks_single),
               "stat_names": [f"{l['name']}.{s}" for l in res[("cpp", "double")][0].layers for s in ("spont_hz", "packet_frac")],
@@ -190,7 +218,9 @@ def _lamina_run(spec: dict, repeats: int = 2) -> dict:
         wall = time.perf_counter() - t0
         a = r.attrs
         rec = {"wall_s": wall, "loop_s": a["loop_time_s"], "run_s": a["run_time_s"], "build_s": a["build_time_s"],
-               "compiled": a["compiled"], "spikes": int(sum(len(t) for t, _ in r.spikes.values()))}
+               "compiled": a["compiled"], "spikes": int(sum(len(t) for t, _ in r.spikes.values())),
+               # the program's own account (cuda): set-up before the loop, end-of-run writes
+               **{k: a[k] for k in ("program_setup_s", "program_end_s", "synapse_creation_s", "spike_queue_s") if k in a}}
         if not rec["compiled"] and (best is None or rec["loop_s"] < best["loop_s"]):
             best = rec
     return best or rec
@@ -228,6 +258,11 @@ def phase_scale(out: Path, sizes: list[int]) -> None:
 
 
 def phase_sweep(out: Path, batch: int, workers: int = 1, seeds: int | None = None) -> None:
+    from lamina.config import load_experiment
+
+    sweep_exp = load_experiment(ROOT / "sims" / "info_strength.toml")
+    steps = sweep_exp.n_steps
+    neurons = sum(l.size for l in sweep_exp.layers)
     res = out / "info_strength_gpu"
     cmd = [sys.executable, "-m", "lamina.cli", "sweep", str(ROOT / "sims" / "info_strength.toml"), "--scale", "paper",
            "--backend", GPU, "--batch", str(batch), "--workers", str(workers), "-o", str(res), "-q", "--log-json"]
@@ -248,8 +283,22 @@ def phase_sweep(out: Path, batch: int, workers: int = 1, seeds: int | None = Non
                                                    h.get("build_time_s")))
     log(out, {"phase": "sweep", "batch": batch, "seeds": seeds or 20, "runs": len(runs), "ok": ok, "wall_s": wall,
               "rc": p.returncode, "per_batch_wall_binary_loop_build_s": list(batches.values()),
-              "loop_s_per_batch": loop[-5:], "neuron_steps_per_s": len(runs) * 13000 * 25000 / max(wall, 1e-9),
+              "loop_s_per_batch": loop[-5:], "workers": workers, "steps": steps, "neuron_steps_per_s": len(runs) * neurons * steps / max(wall, 1e-9),
+              "mean_write_s": float(np.mean([r["write_s"] for r in runs if "write_s" in r])) if any("write_s" in r for r in runs) else None,
               "stderr_tail": p.stderr[-1500:]})
+
+
+def phase_figures(out: Path, ids: list[str], workers: int) -> None:
+    """``lamina figures IDS --scale paper --backend cuda`` one figure at a time (wall time each);
+    results and figures under OUT (results reused by a later call if OUT's results are carried)."""
+    ids = ids or ["--all"]
+    for fig in ids:
+        cmd = [sys.executable, "-m", "lamina.cli", "figures", fig, "--scale", "paper", "--backend", GPU,
+               "--workers", str(workers), "--results", str(out / "results"), "-o", str(out / "figures")]
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        log(out, {"phase": "figures", "figure": fig, "rc": p.returncode, "wall_s": time.perf_counter() - t0,
+                  "log_tail": (p.stderr + p.stdout)[-1200:]})
 
 
 def phase_cpu(out: Path) -> None:
@@ -274,6 +323,9 @@ def main() -> None:
     ap.add_argument("--gpu-backend", default="cuda", help="cpp: test this script's plumbing without a GPU")
     ap.add_argument("--no-cpp", action="store_true", help="scale phase without the one-core cpp runs")
     ap.add_argument("--sweep-seeds", type=int, default=None, help="sweep phase on the first N of the 20 seeds")
+    ap.add_argument("--sweep-workers", type=int, default=1, help="worker processes sharing the GPU in the sweep phase")
+    ap.add_argument("--figures", default="", help="figures phase: these ids at --scale paper (default: all)")
+    ap.add_argument("--figure-workers", type=int, default=4, help="figures phase: worker processes")
     a = ap.parse_args()
     global GPU, CPP_BASELINE
     GPU = a.gpu_backend
@@ -297,7 +349,9 @@ def main() -> None:
     if "scale" in phases:
         phase_scale(out, sizes)
     if "sweep" in phases:
-        phase_sweep(out, a.sweep_batch, seeds=a.sweep_seeds)
+        phase_sweep(out, a.sweep_batch, workers=a.sweep_workers, seeds=a.sweep_seeds)
+    if "figures" in phases:
+        phase_figures(out, [f for f in a.figures.split(",") if f], a.figure_workers)
     if "cpu" in phases:
         phase_cpu(out)
 

@@ -1,7 +1,8 @@
 """The Het deep FFN written by hand as a user would in plain Brian2 / brian2cuda: ONE NeuronGroup
 of 13·N Prescott neurons (a per-neuron layer index and per-neuron beta_w / g_syn / noise), one
-Synapses object (layer z → z + 1, p = 9/N), a pulse packet of 400 kicks into layer 0, one
-SpikeMonitor; Heun, dt 0.01 ms, 180 ms. The reference lamina's cuda backend is measured against
+Synapses object (layer z → z + 1, p = 9/N), a pulse packet into layer 0, one
+SpikeMonitor; Heun, dt 0.01 ms, 180 ms. The packet is that of bench_gpu.het_spec (α = 0.4 N kicks
+of 70 mV around 100 ms, σ 1 ms), so both programs simulate the same network and activity. The reference lamina's cuda backend is measured against
 (benchmarks/bench_gpu.py), not part of lamina.
 
     python benchmarks/plain_brian2cuda.py --n 1000 --device cuda_standalone --dir /tmp/plain1000 [--single]
@@ -47,6 +48,8 @@ def main() -> None:
     ap.add_argument("--dir", required=True)
     ap.add_argument("--single", action="store_true", help="single precision")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--alpha", type=int, default=None, help="packet size (default 0.4 N, as bench_gpu.het_spec)")
+    ap.add_argument("--sigma-ms", type=float, default=1.0, help="packet SD (as bench_gpu.het_spec)")
     ap.add_argument("--build-only", action="store_true", help="generate and compile, do not run")
     a = ap.parse_args()
     t0 = time.perf_counter()
@@ -86,8 +89,9 @@ def main() -> None:
     sigma = np.select([inp, diff], [38.0, 15.0], 0.0) + (~inp & ~diff) * rng_u(L * n)
     g.sigma_noise = sigma * 1e-2 * b2.amp / b2.meter**2
     kick = np.full(L * n, -1)
-    ids = rng.choice(n, 400, replace=False)
-    kick[ids] = np.round(rng.normal(100.0, 5.0, 400) / 0.01).astype(int)
+    alpha = int(0.4 * n) if a.alpha is None else a.alpha
+    ids = rng.choice(n, alpha, replace=False)
+    kick[ids] = np.round(rng.normal(100.0, a.sigma_ms, alpha) / 0.01).astype(int)
     g.kick_step = kick
     g.post_lo = np.where(layer < L - 1, (layer + 1) * n, 0)  # the next layer (none for the last)
     g.post_hi = np.where(layer < L - 1, (layer + 2) * n, 0)

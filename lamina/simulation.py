@@ -84,6 +84,9 @@ def simulate_batch(exps: Sequence[Experiment], backend: str | None = None,
             "dt_ms": float(exp.dt) * 1e3, "batch_size": info["batch_size"], "batch_index": info["batch_index"],
             "batch_seeds": info["batch_seeds"], "device_seed": info["device_seed"],
             "batch_wall_time_s": wall, "precision": info.get("precision", "double"),
+            # where a device reports it (cuda): the program's set-up, end-of-run and synapse times
+            **{k: float(info[k]) for k in ("program_setup_s", "program_end_s", "synapse_creation_s",
+                                           "spike_queue_s") if k in info},
         }
         out.append(RunResult(
             name=exp.name, config_toml=dumps_toml(exp.spec), layers=layers, spikes=raw.spikes,

@@ -8,6 +8,7 @@ With a GPU (``-m gpu``): cuda agrees with cpp in distribution and a batch is rep
 """
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -131,3 +132,52 @@ def test_cuda_matches_cpp_and_batches_reproduce(cache_dir):
     x, y = np.array([_stats(r) for r in cuda]), np.array([_stats(r) for r in cpp])
     for c in range(x.shape[1]):
         assert ks_2samp(x[:, c], y[:, c]).pvalue > 0.01
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc (CUDA toolkit) not on PATH")
+def test_generated_sources_are_patched_for_set_up_and_read_out(tmp_path):
+    """The three set-up/read-out patches apply to the code brian2cuda 1.0b1 generates for lamina's
+    network, and the program still writes every array lamina reads back."""
+    import brian2 as b2
+    from brian2.devices.device import all_devices
+
+    from lamina.backends.cuda import CudaBackend, patch_sources, read_back_arrays
+    from lamina.network import build
+
+    exp = experiment_from_dict(_tiny())
+    dev = all_devices["cuda_standalone"]
+    b2.set_device("cuda_standalone", build_on_run=False)
+    try:
+        dev.reinit()
+        b2.set_device("cuda_standalone", build_on_run=False)
+        CudaBackend(build_only=True).configure(exp, 2)
+        built = build(exp, 2)
+        built.network.run(exp.duration, namespace={})
+        dev.build(directory=str(tmp_path), compile=False, run=False, with_output=False)
+        keep = read_back_arrays(dev)
+        done = patch_sources(tmp_path, keep)
+    finally:
+        dev.reinit()
+        b2.set_device("runtime")
+    assert done["pair_check"] == len(built.synapses) and done["queue_copy"] == len(built.synapses)
+    creators = list((tmp_path / "code_objects").glob("*synapses_create*codeobject.cu"))
+    assert creators and not any("std::map<std::pair" in f.read_text() for f in creators)
+    writes = (tmp_path / "objects.cu").read_text().split("void _write_arrays()")[1]
+    written = set(re.findall(r"ofstream outfile_(\w+);", writes))
+    mon = next(iter(built.spikes.values())).name
+    grp = built.groups[0].name
+    for need in (f"_dynamic_array_{mon}_i", f"_dynamic_array_{mon}_t", f"_array_{grp}_v", "last_run_info"):
+        assert need in keep and need in written
+    assert done["writes_dropped"] > 0 and not any("_synaptic_pre" in w for w in written)
+    assert done["timing"] == 1 and (tmp_path / "main.cu").read_text().count("lamina-timing") == 3
+
+
+def test_program_timing_is_read_from_the_program_output():
+    from lamina.backends.cuda import program_timing
+
+    text = ("INFO: _init_arrays() took 0.2s\nINFO: syn0 creation took 1.5s and used 3MB of memory.\n"
+            "INFO: syn1 creation took 0.5s\nINFO: syn0_pre initialisation took 0.25s\n"
+            "lamina-timing setup 2.75\n0.18 s (100%) simulated in 3s\nlamina-timing run 6.0\nlamina-timing end 6.5\n")
+    t = program_timing(text)
+    assert t == {"program_setup_s": 2.75, "program_end_s": 0.5, "synapse_creation_s": 2.0, "spike_queue_s": 0.25}
+    assert program_timing("no timing here\n") == {}

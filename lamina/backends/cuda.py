@@ -15,10 +15,18 @@ What lamina does around brian2cuda, and why (each measured, see ``../shared/bria
   capability, default 9.0).
 * **cuRAND headers**: a toolkit without ``curand.h`` (pip-style installs) uses the
   ``nvidia-curand`` wheel when it is installed.
+* **Set-up and read-out** (:func:`patch_sources`, applied to the generated code before it is
+  compiled): brian2cuda's program spends most of a large run outside the loop — a ``std::map``
+  over every synapse to detect repeated (pre, post) pairs, one ``cudaMemcpy`` per pre neuron to
+  build the spike queue, and an end-of-run dump of every array (synapses included) to disk.
+  lamina replaces the first by an O(synapses) scan, the second by one copy, and writes only the
+  arrays it reads back (monitors, clocks, the state checked for blow-ups). Each patch matches the
+  exact code of brian2cuda 1.0b1 and is skipped (the code left as generated) where it does not.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -111,6 +119,168 @@ def _curand_from_wheel(prefs: Any) -> None:
                 return
 
 
+_MAP_CHECK = re.compile(
+    r"std::map<std::pair<int32_t, int32_t>, int32_t> source_target_count;\s*"
+    r"for \(int _i=0; _i<(?P<n>\w+); _i\+\+\)\s*\{\s*"
+    r"(?://[^\n]*\n\s*)*"
+    r"const std::pair<int32_t, int32_t> source_target = std::pair<int32_t, int32_t>\((?P<pre>\w+)\[_i\], (?P<post>\w+)\[_i\]\);\s*"
+    r"source_target_count\[source_target\]\+\+;\s*(?://[^\n]*\n\s*)*"
+    r"if \(source_target_count\[source_target\] > 1\)\s*\{\s*(?P<flag>\w+_multiple_pre_post) = true;\s*break;\s*\}\s*\}")
+
+_MAP_CHECK_NEW = """// lamina: repeated (pre, post) pairs found in O(synapses) (brian2cuda's std::map took ~1 us per
+    // synapse): keys in increasing order, as the generator appends them, cannot repeat; otherwise
+    // sort a copy and compare neighbours.
+    {{
+        std::vector<uint64_t> _lamina_keys({n});
+        bool _lamina_increasing = true;
+        for (int _i=0; _i<{n}; _i++)
+        {{
+            _lamina_keys[_i] = ((uint64_t)(uint32_t){pre}[_i] << 32) | (uint64_t)(uint32_t){post}[_i];
+            if (_i > 0 && _lamina_keys[_i] <= _lamina_keys[_i-1]) _lamina_increasing = false;
+        }}
+        if (!_lamina_increasing)
+        {{
+            std::sort(_lamina_keys.begin(), _lamina_keys.end());
+            for (int _i=1; _i<{n}; _i++)
+                if (_lamina_keys[_i] == _lamina_keys[_i-1]) {{ {flag} = true; break; }}
+        }}
+    }}"""
+
+_QUEUE_COPY = """            h_ptr_d_ptr_synapse_ids_by_pre[i] = d_ptr_synapse_ids + sum_num_elements;
+            CUDA_SAFE_CALL(
+                    cudaMemcpy(h_ptr_d_ptr_synapse_ids_by_pre[i],
+                        thrust::raw_pointer_cast(&(h_vec_synapse_ids_by_pre[i][0])),
+                        sizeof(int32_t) * num_elements,
+                        cudaMemcpyHostToDevice)
+                    );"""
+_QUEUE_COPY_NEW = """            h_ptr_d_ptr_synapse_ids_by_pre[i] = d_ptr_synapse_ids + sum_num_elements;
+            // lamina: staged on the host and copied once after the loop (a cudaMemcpy per pre
+            // neuron cost seconds at 10^6 neurons)
+            if (_lamina_ids.empty()) _lamina_ids.resize(syn_N);
+            std::copy(h_vec_synapse_ids_by_pre[i].begin(), h_vec_synapse_ids_by_pre[i].end(),
+                      _lamina_ids.begin() + sum_num_elements);"""
+_QUEUE_LOOP = "    // loop through connectivity matrix [(preID, postBlock) pairs]\n"
+_QUEUE_END = "    }  // end for loop through connectivity matrix\n"
+_QUEUE_END_NEW = _QUEUE_END + """    if (!_lamina_ids.empty())  // lamina: the one copy of the staged synapse IDs
+        CUDA_SAFE_CALL(cudaMemcpy(d_ptr_synapse_ids, _lamina_ids.data(), sizeof(int32_t) * _lamina_ids.size(),
+                                  cudaMemcpyHostToDevice));
+"""
+_WRITE_FN = re.compile(r"^void _write_arrays\(\)\n\{\n(?P<body>.*?)^\}\n", re.S | re.M)
+_WRITE_END = re.compile(r'[ \t]*std::cout << "Error writing output file for (?P<name>\w+)\." << endl;\n[ \t]*\}\n')
+
+
+def _includes(src: str) -> str:
+    return "#include <algorithm>\n#include <vector>\n#include <cstdint>\n" + src
+
+
+def patch_sources(project: str | Path, keep: set[str] | None = None) -> dict[str, int]:
+    """Speed up the set-up and read-out of a generated brian2cuda project in place.
+
+    Parameters
+    ----------
+    project
+        The project directory (generated, not yet compiled).
+    keep
+        Names of the arrays whose end-of-run files are read back (``None``: write every array).
+
+    Returns
+    -------
+    dict
+        How many places each patch changed: ``pair_check`` (synapse creation), ``queue_copy``
+        (spike queue set-up), ``writes_dropped`` (arrays not written at the end of the run),
+        ``timing`` (``lamina-timing`` lines: seconds from the start of ``main`` to the loop, to
+        the end of the loop, to the end of the program).
+    """
+    project = Path(project)
+    done = {"pair_check": 0, "queue_copy": 0, "writes_dropped": 0, "timing": 0}
+    for f in sorted((project / "code_objects").glob("*.cu")):
+        src = f.read_text()
+        new, n = _MAP_CHECK.subn(lambda m: _MAP_CHECK_NEW.format(**m.groupdict()), src)
+        if n:
+            done["pair_check"] += n
+        if _QUEUE_COPY in new and _QUEUE_LOOP in new and _QUEUE_END in new:
+            new = new.replace(_QUEUE_COPY, _QUEUE_COPY_NEW)
+            new = new.replace(_QUEUE_LOOP, "    std::vector<int32_t> _lamina_ids;  // lamina: see below\n" + _QUEUE_LOOP, 1)
+            new = new.replace(_QUEUE_END, _QUEUE_END_NEW, 1)
+            done["queue_copy"] += 1
+        if new != src:
+            f.write_text(_includes(new))
+    main = project / "main.cu"
+    src = main.read_text() if main.exists() else ""
+    if "int main(int argc, char **argv)\n{\n" in src and src.count("    brian_end();\n") == 1 \
+            and re.search(r"^[ \t]*network\.run\(", src, re.M):
+        # where the program's time goes (set-up, loop, end-of-run writes), read by CudaBackend.execute
+        stamp = 'std::cout << "lamina-timing {} " << std::chrono::duration<double>(std::chrono::steady_clock::now() - _lamina_t0).count() << std::endl;'
+        src = "#include <chrono>\n" + src.replace(
+            "int main(int argc, char **argv)\n{\n",
+            "int main(int argc, char **argv)\n{\n    const auto _lamina_t0 = std::chrono::steady_clock::now();\n", 1)
+        src = re.sub(r"^([ \t]*)(network\.run\()", lambda m: m.group(1) + stamp.format("setup") + "\n" + m.group(1) + m.group(2),
+                     src, count=1, flags=re.M)
+        src = src.replace("    brian_end();\n", "    " + stamp.format("run") + "\n    brian_end();\n    "
+                          + stamp.format("end") + "\n", 1)
+        main.write_text(src)
+        done["timing"] = 1
+    if keep is not None:
+        objects = project / "objects.cu"
+        src = objects.read_text()
+        m = _WRITE_FN.search(src)
+        if m:
+            body, pos, kept = m.group("body"), 0, []
+            for end in _WRITE_END.finditer(body):
+                chunk = body[pos:end.end()]
+                pos = end.end()
+                name = end.group("name")
+                # a chunk is dropped only if it is exactly one array's copy-and-write
+                if name not in keep and chunk.count("ofstream ") == 1 and f"ofstream outfile_{name};" in chunk:
+                    done["writes_dropped"] += 1
+                    continue
+                kept.append(chunk)
+            body = "".join(kept) + body[pos:]
+            objects.write_text(src[:m.start("body")] + body + src[m.end("body"):])
+    return done
+
+
+def program_timing(text: str) -> dict[str, float]:
+    """The program's own account of its time (``lamina-timing`` lines and brian2cuda's INFO lines):
+    ``program_setup_s`` (start of main to the loop: arrays, synapse creation, spike queues),
+    ``program_end_s`` (after the loop: brian2cuda's end-of-run copies and writes),
+    ``synapse_creation_s`` and ``spike_queue_s`` (summed over Synapses objects)."""
+    marks = {m.group(1): float(m.group(2)) for m in re.finditer(r"^lamina-timing (\w+) ([0-9.eE+-]+)", text, re.M)}
+    out: dict[str, float] = {}
+    if "setup" in marks:
+        out["program_setup_s"] = marks["setup"]
+    if "run" in marks and "end" in marks:
+        out["program_end_s"] = marks["end"] - marks["run"]
+    for key, pat in (("synapse_creation_s", r"INFO: \w+ creation took ([0-9.eE+-]+)s"),
+                     ("spike_queue_s", r"INFO: \w+ initialisation took ([0-9.eE+-]+)s")):
+        found = [float(x) for x in re.findall(pat, text)]
+        if found:
+            out[key] = sum(found)
+    return out
+
+
+def _patching() -> bool:
+    """``LAMINA_CUDA_PATCH=0`` compiles the code exactly as brian2cuda generates it (a separate
+    program: the key says so), e.g. to check that the patches change no spike."""
+    return os.environ.get("LAMINA_CUDA_PATCH", "1") != "0"
+
+
+def read_back_arrays(device: Any) -> set[str]:
+    """Names of the device arrays lamina reads after a run: monitors, clocks and the state that
+    :func:`lamina.backends.base.check_finite` looks at."""
+    from brian2 import Clock, PopulationRateMonitor, SpikeMonitor, StateMonitor
+
+    keep = {"last_run_info"}
+    # dynamic arrays (monitors' i, t …) are written under their own names, not those in `arrays`
+    for table in (device.arrays, device.dynamic_arrays, device.dynamic_arrays_2d):
+        for var, name in table.items():
+            owner = getattr(var, "owner", None)
+            if isinstance(owner, (SpikeMonitor, StateMonitor, PopulationRateMonitor, Clock)) or \
+                    var.name in ("v", "w", "I_noise"):
+                keep.add(name)
+    return keep
+
+
 class CudaBackend(StandaloneBackend):
     """brian2cuda's ``cuda_standalone``: one compiled program per structure, run on the GPU."""
 
@@ -149,7 +319,7 @@ class CudaBackend(StandaloneBackend):
     def key_extra(self) -> tuple:
         # the program is compiled for one compute capability; the GPU is picked per process by
         # CUDA_VISIBLE_DEVICES (the compiled-in device id 0 counts only the visible GPUs)
-        return ("sm", self.compute_capability)
+        return ("sm", self.compute_capability) + (() if _patching() else ("unpatched",))
 
     def configure(self, exp: Experiment, batch: int) -> None:
         super().configure(exp, batch)
@@ -171,11 +341,15 @@ class CudaBackend(StandaloneBackend):
         p.devices.cpp_standalone.run_cmd_unix = ["/bin/sh", "-c", 'exec ./main "$@" 2>&1', "main"]
         _curand_from_wheel(p)
 
+    def patch_sources(self, project: Path) -> None:
+        self.patches = patch_sources(project, read_back_arrays(self._device)) if _patching() else {}
+
     def execute(self, exp, built, values, current, device_seed, progress):
         if self.build_only or not self.gpu:
             raise BackendUnavailable("--backend cuda: compiled only (no GPU here); run it where a GPU is")
         # progress=False: the program's output goes to stdout.txt, where unread run_args show up
         timing = super().execute(exp, built, values, current, device_seed, False)
         out = self._results / "stdout.txt"
-        check_program_output(out.read_text(errors="replace") if out.exists() else "")
-        return timing
+        text = out.read_text(errors="replace") if out.exists() else ""
+        check_program_output(text)
+        return {**timing, **program_timing(text)}

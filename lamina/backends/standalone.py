@@ -146,6 +146,7 @@ class StandaloneBackend(Backend):
             try:
                 with contextlib.redirect_stdout(log):
                     self._device.build(directory=str(private), compile=False, run=False, with_output=False)
+                    self.patch_sources(private)
                     # Compile only if the generated sources differ from those the program was built
                     # from (a content digest, not make's mtimes: a project copied to another host
                     # keeps its program).
@@ -171,6 +172,9 @@ class StandaloneBackend(Backend):
             self._private_dirs.add(private)
         self._key, self._built, self._project = key, built, private
         return built, {"compiled": compiled, "build_s": time.perf_counter() - t0}
+
+    def patch_sources(self, project: Path) -> None:
+        """Change the generated sources in ``project`` before they are compiled (none by default)."""
 
     def build_program(self, exp: Experiment, batch: int = 1) -> dict[str, Any]:
         """Generate and compile the program for ``batch`` replicas of ``exp`` without running it."""
