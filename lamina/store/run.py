@@ -535,3 +535,13 @@ def read_analysis_scalars(path: str | Path) -> dict[str, Any]:
     except OSError:
         pass
     return out
+
+
+def has_analysis(path: str | Path) -> bool:
+    """True if run file ``path`` holds an ``/analysis`` group of the current
+    :data:`ANALYSIS_VERSION` (then :func:`open_run` reads it back and figures need not analyse)."""
+    try:
+        with h5py.File(path, "r") as f:
+            return "analysis" in f and _current_analysis(f["analysis"])
+    except OSError:
+        return False

@@ -174,6 +174,7 @@ def ensure_runs(ctx: Results, label: str, spec_name: str, network_label: Callabl
         missing = [p for p in points if (p.run_id, p.structure_key) not in ctx._index]
     if missing:  # in this process, in batches where the backend gains from them (cuda)
         _simulate_batches(ctx, missing, runs_dir, label, spec_name)
+    _analyze_in_parallel(ctx, [ctx._index.get((p.run_id, p.structure_key)) for p in points])
     runs = []
     for k, p in enumerate(points, 1):
         cells = [l.cell.ref for l in p.experiment.layers if l.role == "exc"]
@@ -191,6 +192,31 @@ def ensure_runs(ctx: Results, label: str, spec_name: str, network_label: Callabl
             data = open_run(path)
         runs.append(Run(p, data, net))
     return runs
+
+
+#: fewer runs than this without /analysis are analysed in this process (a pool costs its start-up)
+PARALLEL_ANALYSIS_MIN = 16
+
+
+def _analyze_in_parallel(ctx: Results, paths: list[Path | None]) -> None:
+    """Analyse the run files that lack ``/analysis`` in worker processes (the analysis is CPU work
+    that a GPU sweep leaves to this process: 1 260 runs one after another took minutes).
+    ``ctx.workers`` processes, or every core when the runs come from the GPU."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from ..store.run import has_analysis
+
+    todo = [p for p in paths if p is not None and not has_analysis(p)]
+    n = ctx.workers if ctx.workers and ctx.workers > 1 else (os.cpu_count() or 1) if ctx.backend == "cuda" else 1
+    if len(todo) < PARALLEL_ANALYSIS_MIN or n <= 1:
+        return  # ensure_runs analyses them one by one
+    t0 = time.perf_counter()
+    # spawn: the parent may hold a CUDA context and Brian2's device state, which must not be forked
+    with ProcessPoolExecutor(min(n, len(todo)), mp_context=get_context("spawn")) as pool:
+        list(pool.map(analyze_file, todo, chunksize=max(1, len(todo) // (4 * n))))
+    ctx.log(f"lamina: analysed {len(todo)} runs in {n} processes in {time.perf_counter() - t0:.1f} s")
 
 
 def _file_name(runs_dir: Path, p: Point) -> str:
