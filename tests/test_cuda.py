@@ -162,7 +162,8 @@ def test_generated_sources_are_patched_for_set_up_and_read_out(tmp_path):
     assert done["pair_check"] == len(built.synapses) and done["queue_copy"] == len(built.synapses)
     creators = list((tmp_path / "code_objects").glob("*synapses_create*codeobject.cu"))
     assert creators and not any("std::map<std::pair" in f.read_text() for f in creators)
-    writes = (tmp_path / "objects.cu").read_text().split("void _write_arrays()")[1]
+    writes = (tmp_path / "objects.cu").read_text().split("void _write_arrays()")[1].split("\nvoid ")[0]
+    assert "using namespace brian;" in writes  # what precedes the first dropped write stays
     written = set(re.findall(r"ofstream outfile_(\w+);", writes))
     mon = next(iter(built.spikes.values())).name
     grp = built.groups[0].name

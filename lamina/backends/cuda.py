@@ -230,11 +230,18 @@ def patch_sources(project: str | Path, keep: set[str] | None = None) -> dict[str
                 chunk = body[pos:end.end()]
                 pos = end.end()
                 name = end.group("name")
-                # a chunk is dropped only if it is exactly one array's copy-and-write
-                if name not in keep and chunk.count("ofstream ") == 1 and f"ofstream outfile_{name};" in chunk:
-                    done["writes_dropped"] += 1
+                decl = f"    ofstream outfile_{name};\n"
+                # drop exactly one array's copy-and-write: from its device-to-host copy (or its
+                # dynamic array's assignment) to its error line; what precedes it stays
+                if name in keep or chunk.count("ofstream ") != 1 or decl not in chunk:
+                    kept.append(chunk)
                     continue
-                kept.append(chunk)
+                head = chunk[:chunk.index(decl)]
+                n = re.escape(name)
+                copy = re.search(r"(?:[ \t]*CUDA_SAFE_CALL\(\s*cudaMemcpy\(" + n + r", dev" + n + r",[^;]*;[ \t]*\n"
+                                 r"|[ \t]*" + n + r" = dev" + n + r";[ \t]*\n)\Z", head)
+                kept.append(head[:copy.start()] if copy else head)
+                done["writes_dropped"] += 1
             body = "".join(kept) + body[pos:]
             objects.write_text(src[:m.start("body")] + body + src[m.end("body"):])
     return done
