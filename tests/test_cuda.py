@@ -167,7 +167,9 @@ def test_generated_sources_are_patched_for_set_up_and_read_out(tmp_path):
     written = set(re.findall(r"ofstream outfile_(\w+);", writes))
     mon = next(iter(built.spikes.values())).name
     grp = built.groups[0].name
-    for need in (f"_dynamic_array_{mon}_i", f"_dynamic_array_{mon}_t", f"_array_{grp}_v", "last_run_info"):
+    # the monitors, and every differential-equation variable (Brian2's end-of-run check reads them)
+    for need in (f"_dynamic_array_{mon}_i", f"_dynamic_array_{mon}_t", "last_run_info",
+                 *(f"_array_{grp}_{v}" for v in built.groups[0].equations.diff_eq_names)):
         assert need in keep and need in written
     assert done["writes_dropped"] > 0 and not any("_synaptic_pre" in w for w in written)
     assert done["timing"] == 1 and (tmp_path / "main.cu").read_text().count("lamina-timing") == 3

@@ -273,17 +273,24 @@ def _patching() -> bool:
 
 
 def read_back_arrays(device: Any) -> set[str]:
-    """Names of the device arrays lamina reads after a run: monitors, clocks and the state that
-    :func:`lamina.backends.base.check_finite` looks at."""
+    """Names of the device arrays read after a run: monitors, clocks, the state that
+    :func:`lamina.backends.base.check_finite` looks at and every differential-equation variable of
+    a group (Brian2's own end-of-run check for invalid values reads them all)."""
     from brian2 import Clock, PopulationRateMonitor, SpikeMonitor, StateMonitor
+    from brian2.equations.equations import Equations
 
     keep = {"last_run_info"}
     # dynamic arrays (monitors' i, t …) are written under their own names, not those in `arrays`
     for table in (device.arrays, device.dynamic_arrays, device.dynamic_arrays_2d):
         for var, name in table.items():
             owner = getattr(var, "owner", None)
-            if isinstance(owner, (SpikeMonitor, StateMonitor, PopulationRateMonitor, Clock)) or \
-                    var.name in ("v", "w", "I_noise"):
+            try:
+                eqs = getattr(owner, "equations", None)
+                monitor = isinstance(owner, (SpikeMonitor, StateMonitor, PopulationRateMonitor, Clock))
+            except ReferenceError:  # an owner (e.g. a subgroup) that no longer exists
+                continue
+            if monitor or var.name in ("v", "w", "I_noise") or \
+                    (isinstance(eqs, Equations) and var.name in eqs.diff_eq_names):
                 keep.add(name)
     return keep
 
