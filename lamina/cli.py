@@ -6,6 +6,7 @@ a failed run → one line, exit status 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -48,22 +49,47 @@ def _load(args) -> "tuple[Experiment, dict]":
 
 
 def cmd_validate(args) -> int:
+    """``lamina validate SPEC``: check a spec (and every point of its sweep) without running it.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``spec``, ``set``, ``json`` (print a JSON object on stdout instead of the text line).
+
+    Returns
+    -------
+    int
+        0; an invalid spec raises :class:`ConfigError` (exit 2; with ``--json`` also a JSON object
+        ``{"ok": false, "field", "value", "message"}`` on stdout, see :func:`main`).
+    """
     exp, _ = _load(args)
     n = sum(l.size for l in exp.layers)
-    print(f"{args.spec}: OK — {exp.name}: {len(exp.layers)} layers, {n} neurons, "
-          f"{len(exp.projections)} projections, {float(exp.duration) * 1e3:g} ms at dt "
-          f"{float(exp.dt) * 1e3:g} ms, input {exp.input.kind}, backend {exp.backend}")
+    n_sweep = None
     if exp.sweep is not None:
         from .sweep.expand import expand_sweep
 
-        points = expand_sweep(exp)
-        print(f"  sweep: {len(points)} runs")
+        n_sweep = len(expand_sweep(exp))
+    if getattr(args, "json", False):
+        from .store.run import estimate_run_bytes
+
+        _print_json({"ok": True, "command": "validate", "spec": str(args.spec), "name": exp.name,
+                     "layers": [{"name": l.name, "cell": l.cell.ref, "size": l.size} for l in exp.layers],
+                     "neurons": n, "projections": len(exp.projections),
+                     "duration_ms": float(exp.duration) * 1e3, "dt_ms": float(exp.dt) * 1e3,
+                     "input": exp.input.kind, "backend": exp.backend, "seed": int(exp.seed),
+                     "sweep_runs": n_sweep, "estimated_bytes_per_run": estimate_run_bytes(exp)})
+        return 0
+    print(f"{args.spec}: OK — {exp.name}: {len(exp.layers)} layers, {n} neurons, "
+          f"{len(exp.projections)} projections, {float(exp.duration) * 1e3:g} ms at dt "
+          f"{float(exp.dt) * 1e3:g} ms, input {exp.input.kind}, backend {exp.backend}")
+    if n_sweep is not None:
+        print(f"  sweep: {n_sweep} runs")
     return 0
 
 
 def cmd_sweep(args) -> int:
     """`lamina sweep`: returns 0 if every run is ok, 1 if any failed."""
-    from .store.run import ensure_writable_dir
+    from .store.run import check_disk_space, ensure_writable_dir, estimate_run_bytes
     from .store.sweep_index import INDEX_NAME
     from .sweep import default_workers, expand_sweep, run_sweep
 
@@ -89,7 +115,10 @@ def cmd_sweep(args) -> int:
         if resolve(exp) == "cuda":
             workers = 1  # one process drives the GPU, in batches (more GPUs: a Dask scheduler)
     out = Path(args.output) if getattr(args, "output", None) else Path("results") / exp.name
+    # Room for one run at least (the largest point); a disk that fills later stops the sweep.
+    check_disk_space(out, max(estimate_run_bytes(p.experiment) for p in points) if points else 0)
     ensure_writable_dir(out)
+    _default_sigint()
     quiet = bool(getattr(args, "quiet", False))
     log_json = bool(getattr(args, "log_json", False))
 
@@ -120,11 +149,16 @@ def cmd_sweep(args) -> int:
     except KeyboardInterrupt:
         print(f"lamina: sweep interrupted after {done[0]} run(s) finished; the index is saved — "
               "run the same command again to complete it", file=sys.stderr, flush=True)
-        raise
+        return 130
     if log_json:
         print(json.dumps({"event": "summary", "out": str(out), "runs": summary.n_runs,
                           "skipped": summary.n_skipped, "ok": summary.n_ok, "failed": summary.n_failed,
                           "wall_s": round(summary.wall_s, 3)}), flush=True)
+    if summary.stopped:
+        print(f"lamina: error: sweep stopped: a run file could not be written ({summary.stopped}); "
+              f"{summary.n_ok}/{summary.n_runs} runs ok, {summary.n_pending} not run — free space in {out} "
+              "and run the same command again", file=sys.stderr, flush=True)
+        return 1
     say(f"lamina: {summary.n_ok}/{summary.n_runs} runs ok ({summary.n_skipped} already done), "
         f"{summary.n_failed} failed, {summary.wall_s:.1f} s → {out / INDEX_NAME}")
     if summary.failures:
@@ -133,9 +167,21 @@ def cmd_sweep(args) -> int:
             vals = ", ".join(f"{k}={v!r}" for k, v in f["values"].items())
             print(f"  {f['point_id']} (point {f['point']}, repeat {f['repeat']}, seed {f['seed']}; {vals}): "
                   f"{f['error'].splitlines()[0] if f['error'] else ''}", file=sys.stderr)
-        print("lamina: run the same command again to retry them", file=sys.stderr)
+        # A blow-up or a bad value fails the same way every time (same spec, same seed): say
+        # "retry" only when some failure could go away (a killed worker, a full disk …).
+        retryable = [f for f in summary.failures if not _deterministic_failure(f.get("error", ""))]
+        if retryable:
+            print("lamina: run the same command again to retry them", file=sys.stderr)
+        else:
+            print("lamina: these runs fail the same way on every retry: change the spec as the messages say",
+                  file=sys.stderr)
         return 1
     return 0
+
+
+def _deterministic_failure(error: str) -> bool:
+    """A run error that the same spec and seed reproduce (a numerical blow-up, an invalid value)."""
+    return any(s in error for s in ("non-finite", "ConfigError", "BadInput"))
 
 
 def cmd_figures(args) -> int:
@@ -198,9 +244,17 @@ def cmd_analyze(args) -> int:
     _note_compile(args.quiet)
 
     def one(f: Path) -> dict:
+        from .errors import InputError
+        from .store.run import is_disk_full
+
         try:
             return analyze_file(f)
-        except (OSError, ValueError, KeyError) as e:
+        except OSError as e:
+            if is_disk_full(e):  # the rewrite failed, the run file itself is untouched
+                raise InputError("target", f, "a run file on a file system with room to rewrite it "
+                                 "(No space left on device; the file is unchanged)") from None
+            raise ConfigError("target", str(f), f"a readable lamina run file ({e})") from None
+        except (ValueError, KeyError) as e:
             raise ConfigError("target", str(f), f"a readable lamina run file ({e})") from None
 
     if target.is_dir():
@@ -217,11 +271,58 @@ def cmd_analyze(args) -> int:
     return 0
 
 
+def _json_safe(v):
+    """A value JSON can carry: numpy scalars as Python numbers, NaN/inf as null."""
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return _json_safe(v.tolist())
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return str(v)
+
+
+def _print_json(obj: dict) -> None:
+    print(json.dumps(_json_safe(obj)), flush=True)
+
+
+def _default_sigint() -> None:
+    """Ctrl-C raises KeyboardInterrupt everywhere in a lamina command. Brian2 installs a handler
+    that only asks a running simulation to stop at the end of a time step ("press Ctrl+C
+    again"), which a standalone program never hears, so the run would complete."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def cmd_run(args) -> int:
+    """``lamina run SPEC``: simulate one experiment, write its run file, print the per-layer table.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The spec and overrides, ``output``, ``figure``, ``quiet``, ``json``, ``fallback_dir``,
+        ``build_only``, ``compute_capability``, ``no_sweep``.
+
+    Returns
+    -------
+    int
+        0. Bad input (including too little free disk space for the estimated result) raises
+        :class:`BadInput` before anything runs (exit 2); a run file that cannot be written raises
+        :class:`WriteFailed` after keeping the data elsewhere (exit 1); Ctrl-C, exit 130.
+    """
     from .analysis.readout import layer_rows
-    from .figures.raster import raster_and_rates
     from .simulation import simulate
-    from .store.run import ensure_writable_dir, open_run, write_run
+    from .store.run import (check_disk_space, ensure_writable_dir, estimate_run_bytes, open_run, remove_stale_tmp,
+                            write_run_or_keep)
 
     exp, overrides = _load(args)
     if exp.sweep is not None and not getattr(args, "no_sweep", False):
@@ -229,6 +330,8 @@ def cmd_run(args) -> int:
                           "or add --no-sweep to run its base spec once (with any --set values)")
     from .backends import get_backend, resolve
 
+    _default_sigint()  # after Brian2's import (it installs its handler then)
+    as_json = bool(getattr(args, "json", False))
     backend = resolve(exp)
     if exp.backend == "auto":
         _status(f"lamina: --backend auto chose {backend} ({sum(l.size for l in exp.layers)} neurons)", args.quiet)
@@ -240,22 +343,47 @@ def cmd_run(args) -> int:
         info = get_backend(backend, **opts).build_program(exp)
         _status(f"lamina: {'compiled' if info['compiled'] else 'already compiled'} {info['project']} "
                 f"in {time.perf_counter() - t0:.1f} s", args.quiet)
+        if as_json:
+            _print_json({"ok": True, "command": "run", "build_only": True, "project": info["project"],
+                         "compiled": bool(info["compiled"]), "structure_key": get_backend(backend, **opts).key(exp)})
         return 0
     get_backend(backend)  # no brian2cuda / nvcc / GPU: one line, before anything is written
-    out = ensure_writable_dir(Path(args.output or Path("results") / exp.name))
+    _check_figure(args.figure)
+    out = Path(args.output or Path("results") / exp.name)
+    if out.is_dir():
+        remove_stale_tmp(out)  # leftovers of killed writers: their space counts as free below
+    check_disk_space(out, estimate_run_bytes(exp))  # refuse now rather than lose the simulation later
+    out = ensure_writable_dir(out)
+    fallback = getattr(args, "fallback_dir", None)
+    if fallback:
+        ensure_writable_dir(Path(fallback), "--fallback-dir")
     _status(f"lamina: {exp.name}: {sum(l.size for l in exp.layers)} neurons, "
             f"{float(exp.duration) * 1e3:g} ms, backend {backend} (compiles once per structure)", args.quiet)
     t0 = time.perf_counter()
     result = simulate(exp, point=overrides, progress=not args.quiet)
-    path = write_run(result, out)
+    path = write_run_or_keep(result, out, fallback_dir=fallback)
     a = result.attrs
     _status(f"lamina: done in {time.perf_counter() - t0:.1f} s (build {a['build_time_s']:.1f} s, "
             f"{'compiled' if a['compiled'] else 'cached program'}; simulation {a['run_time_s']:.1f} s) → {path}",
             args.quiet)
     run = open_run(path)
-    print(format_table(layer_rows(run.layers, run.spikes, result.duration_ms, run.stimulus)))
+    rows = layer_rows(run.layers, run.spikes, result.duration_ms, run.stimulus)
+    fig = None
     if args.figure != "none":
+        from .figures.raster import raster_and_rates
+
         fig = Path(args.figure) if args.figure else path.with_suffix(".png")
+    if as_json:
+        if fig is not None:
+            raster_and_rates(run, fig)
+        _print_json({"ok": True, "command": "run", "path": str(path), "name": exp.name, "seed": int(exp.seed),
+                     "backend": a.get("backend"), "structure_key": a.get("structure_key"),
+                     "compiled": bool(a.get("compiled")), "build_time_s": a.get("build_time_s"),
+                     "run_time_s": a.get("run_time_s"), "duration_ms": result.duration_ms,
+                     "figure": str(fig) if fig is not None else None, "layers": rows})
+        return 0
+    print(format_table(rows))
+    if fig is not None:
         raster_and_rates(run, fig)
         _status(f"lamina: figure → {fig}", args.quiet)
     return 0
@@ -353,6 +481,136 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    """``lamina export RUN.h5 --to neo|csv [-o OUT]``: a run's spikes for other tools.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``run``, ``to``, ``output``, ``by`` (neo: one SpikeTrain per ``neuron`` or per ``layer``).
+
+    Returns
+    -------
+    int
+        0; bad input (not a run file, unknown format, existing output, neo missing) raises
+        :class:`BadInput` (one line, exit 2, nothing written).
+    """
+    from .store.export import export_run
+
+    if args.by not in ("neuron", "layer"):
+        raise ConfigError("--by", args.by, "neuron or layer")
+    path = export_run(args.run, args.to, args.output, by=args.by)
+    _status(f"lamina: {args.to} → {path}", args.quiet)
+    if args.quiet:
+        print(path)
+    return 0
+
+
+def _written(raw) -> str:
+    """A card value as written in the TOML (a distribution table compactly)."""
+    if isinstance(raw, dict) and len(raw) == 1:
+        (kind, vals), = raw.items()
+        vals = vals if isinstance(vals, list) else [vals]
+        return f"{kind}[{', '.join(map(str, vals))}]"
+    return str(raw)
+
+
+def cmd_list(args) -> int:
+    """``lamina list [cells|specs|figures]``: what is there to run.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``what``: ``cells`` (each cell card with its variants and the parameters each variant
+        sets), ``specs`` (shipped specs, one line each: their ``description``), ``figures``
+        (figure ids); default all three.
+
+    Returns
+    -------
+    int
+        0; an unknown ``what`` raises :class:`ConfigError` (exit 2).
+    """
+    import tomllib
+
+    what = args.what or "all"
+    if what not in ("cells", "specs", "figures", "all"):
+        raise ConfigError("list", what, "cells, specs or figures")
+    sections = ["cells", "specs", "figures"] if what == "all" else [what]
+    for k, sec in enumerate(sections):
+        if len(sections) > 1:
+            print(("" if k == 0 else "\n") + f"{sec}:")
+        if sec == "cells":
+            from .cells import available_cards, load_card
+
+            for name in available_cards():
+                card = load_card(name)
+                try:
+                    raw = tomllib.loads(Path(card.path).read_text("utf-8"))
+                except (OSError, ValueError):
+                    raw = {}
+                print(f"{name}  {card.title}  ({card.path})")
+                defaults = raw.get("parameters", {})
+                keys = [p for p in ("C", "phi", "beta_w", "sigma_noise", "g_syn", "t_ref", "tau_m", "v_th")
+                        if p in defaults]
+                if keys:
+                    print("  defaults: " + ", ".join(f"{p}={_written(defaults[p])}" for p in keys))
+                for var, params in raw.get("variants", {}).items():
+                    desc = params.get("description", card.descriptions.get(var, ""))
+                    sets = ", ".join(f"{p}={_written(v)}" for p, v in params.items() if p != "description")
+                    print(f"  {name}.{var:<8} {sets}" + (f"  — {desc}" if desc else ""))
+        elif sec == "specs":
+            from .resources import available_specs, spec_path
+
+            for name in available_specs():
+                try:
+                    desc = tomllib.loads(spec_path(name).read_text("utf-8")).get("description", "")
+                except (OSError, ValueError):
+                    desc = "(unreadable)"
+                print(f"  {name:<22} {desc or '(no description)'}")
+        else:
+            from .figures import figure_recipes
+
+            for fid, fn in figure_recipes().items():
+                doc = (fn.__doc__ or "").strip().splitlines()
+                print(f"  {fid:<14} {FIGURE_NOTES.get(fid) or (doc[0] if doc else '')}")
+    return 0
+
+
+#: one line per figure id for `lamina list figures` (the recipes live in lamina/figures/)
+FIGURE_NOTES = {
+    "fig1": "single Int and Diff neurons: voltage traces to a current step, f-I curves, threshold vs ramp",
+    "fig2": "fly pathway ORN → PN → LHN: PSTHs to a current pulse, Het vs homogeneous / reversed",
+    "fig3": "deep Het / Diff-only / Int-only FFNs: rasters and rates for one pulse packet",
+    "fig3_packets": "fig3's packet size, SD and latency per layer (tables in the caption)",
+    "fig4": "13-layer FFNs: packet size and latency vs depth for graded input alpha",
+    "figA2": "(alpha, sigma) propagation maps of Het / Diff-only / Int-only FFNs",
+    "figA3": "(alpha, sigma) maps with feedforward inhibition",
+    "figA5": "intermediate homogeneous and reversed-order controls vs Het",
+    "info_strength": "MI between packet strength and each layer's response, 7 network types",
+    "sensitivity": "info_strength under ±20 % g_syn and noise",
+    "ou_ffn": "deep FFNs driven by a common OU current: MI and information rate per layer",
+    "figA4": "fly pathway with an OU input: information in PN and LHN rates",
+    "ou_filters": "per-layer and cumulative input → layer linear filters (OU input)",
+}
+
+_FIGURE_SUFFIXES = {".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp"}
+
+
+def _check_figure(path: str) -> None:
+    """``--figure`` must be a path matplotlib can write to, before anything runs."""
+    if path in ("", "none"):
+        return
+    p = Path(path)
+    if p.suffix.lower() not in _FIGURE_SUFFIXES:
+        raise ConfigError("--figure", path, f"a figure file ending in one of {', '.join(sorted(_FIGURE_SUFFIXES))}, "
+                          "or none")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError("--figure", path, f"a path in a directory ({parent} is a file)")
+            break
+
+
 def format_table(rows: list[dict]) -> str:
     """The ``lamina run`` / ``lamina info`` table of :func:`lamina.analysis.readout.layer_rows`.
 
@@ -425,7 +683,13 @@ def build_parser() -> argparse.ArgumentParser:
     spec_args(r)
     r.add_argument("-o", "--output", help="output directory (default results/<name>)")
     r.add_argument("--figure", default="", help="figure path (default next to the result; 'none' to skip)")
-    r.add_argument("-q", "--quiet", action="store_true", help="only print the summary table")
+    r.add_argument("-q", "--quiet", action="store_true", help="only print the summary table (no progress)")
+    r.add_argument("--json", action="store_true",
+                   help="print a JSON summary on stdout (output path, seed, structure key, per-layer rows) "
+                        "instead of the table; errors too")
+    r.add_argument("--fallback-dir", metavar="DIR", default=None,
+                   help="if the run file cannot be written into -o (a full disk), write it here "
+                        "(default $LAMINA_FALLBACK_DIR; without either the arrays are kept as a .npz)")
     r.add_argument("--no-sweep", action="store_true",
                    help="run the base spec of a sweep spec once (with --set values), ignoring its [sweep] table")
     r.add_argument("--build-only", action="store_true",
@@ -435,6 +699,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
     v = sub.add_parser("validate", help="check a spec without running it")
     spec_args(v)
+    v.add_argument("--json", action="store_true", help="print the result as a JSON object on stdout")
     v.set_defaults(func=cmd_validate)
     sw = sub.add_parser("sweep", help="run every point of a sweep spec (compile once per structure)")
     spec_args(sw)
@@ -471,7 +736,32 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="human summary of a result file")
     i.add_argument("result")
     i.set_defaults(func=cmd_info)
+    ex = sub.add_parser("export", help="write a run's spikes as Neo objects (Elephant) or CSV")
+    ex.add_argument("run", help="a lamina run file (.h5)")
+    ex.add_argument("--to", required=True, metavar="FORMAT",
+                    help="neo (a pickled neo.Block: neo.io.PickleIO(path).read_block()) or csv "
+                         "(one row per spike: layer, neuron, t_ms)")
+    ex.add_argument("-o", "--output", help="the file to write (default next to the run: .neo.pkl / .csv); "
+                    "never overwritten")
+    ex.add_argument("--by", default="neuron", help="neo: one SpikeTrain per neuron (default) or per layer")
+    ex.add_argument("-q", "--quiet", action="store_true", help="print only the path written")
+    ex.set_defaults(func=cmd_export)
+    ls = sub.add_parser("list", help="cell cards and their variants, shipped specs, figure ids")
+    ls.add_argument("what", nargs="?", default=None, help="cells, specs or figures (default: all three)")
+    ls.set_defaults(func=cmd_list)
     return p
+
+
+def _json_error(args, e: BaseException, status: str) -> None:
+    """With ``--json``, errors are a JSON object on stdout too (the one line stays on stderr)."""
+    if not getattr(args, "json", False):
+        return
+    obj = {"ok": False, "command": args.command, "status": status, "message": str(e),
+           "field": getattr(e, "field", None), "value": getattr(e, "value", None)}
+    if getattr(e, "kept", None) is not None:
+        obj["kept"] = str(e.kept)
+    with contextlib.suppress(Exception):
+        _print_json(obj)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -480,12 +770,16 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except BadInput as e:
         _err(str(e))
+        _json_error(args, e, "bad_input")
         return EXIT_BAD_INPUT
     except LaminaError as e:
         _err(str(e))
+        _json_error(args, e, "failed")
         return EXIT_FAILED
     except KeyboardInterrupt:
-        _err("interrupted")
+        # Partial files are gone by now: the binary's results dir (the backend), the hidden
+        # temporary run file (write_run), the private program copy (atexit).
+        print("lamina: interrupted; nothing was written", file=sys.stderr, flush=True)
         return 130
     except BrokenPipeError:  # `lamina info ... | head`
         return 0

@@ -5,7 +5,7 @@ from typing import Any
 
 
 class LaminaError(Exception):
-    """Base class; the CLI turns these into a one-line message and exit status 2."""
+    """Base class; the CLI turns these into a one-line message and exit status 1 (2 for BadInput)."""
 
 
 class BadInput(LaminaError):
@@ -24,6 +24,15 @@ class ConfigError(BadInput):
 
 class SimulationError(LaminaError):
     """The simulation itself failed (compiler error, blow-up, ...)."""
+
+
+class WriteFailed(SimulationError):
+    """A simulated run could not be written where asked (full disk …); ``kept`` says where its
+    data went instead (a run file in the fallback directory, a ``.npz``), None if nowhere."""
+
+    def __init__(self, message: str, kept=None):
+        self.kept = kept
+        super().__init__(message)
 
 
 class InputError(BadInput):

@@ -4,9 +4,14 @@
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import os
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -35,6 +40,86 @@ def bin_rate(rate_per_step: np.ndarray, steps_per_bin: int) -> np.ndarray:
     """Average a per-time-step population rate into bins (drops an incomplete last bin)."""
     n = len(rate_per_step) // steps_per_bin * steps_per_bin
     return rate_per_step[:n].reshape(-1, steps_per_bin).mean(axis=1).astype(np.float32)
+
+
+#: seconds between "still compiling" lines on a cold program cache
+COMPILE_TICK_S = 20.0
+
+
+@contextlib.contextmanager
+def _compile_notice(backend, exps: Sequence[Experiment], active: bool):
+    """On a cold cache, say on stderr what is being compiled and, while it compiles, how long it
+    has taken (the compile itself is silent, and takes minutes). Nothing when ``active`` is
+    False (``-q``), for backends without a compiled program, or when the program is cached.
+
+    The compile's end is seen from outside: the backend publishes the program as
+    ``<project>/main`` as soon as it is built.
+    """
+    project_dir = getattr(backend, "project_dir", None)
+    if not active or project_dir is None:
+        yield
+        return
+    from .network import shared_parameters
+
+    try:
+        project = Path(project_dir(exps[0], len(exps), shared_parameters(exps)))
+    except Exception:  # noqa: BLE001 — only a notice: the run itself reports real problems
+        yield
+        return
+    if (project / "main").exists():
+        yield
+        return
+    # Brian2 points file descriptors 1 and 2 at a log file while the compiler runs: write the
+    # notices to a duplicate of the real stderr taken now.
+    try:
+        err = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+    except (AttributeError, OSError, ValueError):  # no real file behind sys.stderr (captured)
+        err = None
+    out = err if err is not None else sys.stderr
+
+    def say(msg: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            print(msg, file=out, flush=True)
+
+    n = sum(l.size for l in exps[0].layers) * len(exps)
+    say(f"lamina: compiling the {backend.name} program for {exps[0].name} ({n} neurons"
+        + (f", batch of {len(exps)}" if len(exps) > 1 else "") + f") into {project} — the first run "
+        "of this structure; later runs reuse it")
+    stop = threading.Event()
+    t0 = time.time()
+    done: list[bool] = []
+
+    def compiled() -> bool:
+        """Say so once the program is there (its mtime: when the compiler finished)."""
+        try:
+            took = (project / "main").stat().st_mtime - t0
+        except OSError:
+            return False
+        if not done:
+            done.append(True)
+            say(f"lamina: compiled in {max(took, 0.0):.0f} s")
+        return True
+
+    def tick() -> None:
+        next_tick = COMPILE_TICK_S
+        while not stop.wait(1.0):
+            if compiled():
+                return
+            el = time.time() - t0
+            if el >= next_tick:
+                say(f"lamina: still compiling ({el:.0f} s)")
+                next_tick += COMPILE_TICK_S
+
+    th = threading.Thread(target=tick, name="lamina-compile-notice", daemon=True)
+    th.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        th.join(timeout=2)
+        compiled()  # a run shorter than the tick: still say how long the compile took
+        if err is not None:
+            err.close()
 
 
 def simulate(exp: Experiment, backend: str | None = None, point: dict | None = None,
@@ -67,7 +152,9 @@ def simulate_batch(exps: Sequence[Experiment], backend: str | None = None,
         name = resolve(exps[0], len(exps))
     points = list(points) if points is not None else [{} for _ in exps]
     t0 = time.perf_counter()
-    raws = get_backend(name).run_batch(exps, progress=progress)
+    be = get_backend(name)
+    with _compile_notice(be, exps, progress):
+        raws = be.run_batch(exps, progress=progress)
     wall = time.perf_counter() - t0
     created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     out = []

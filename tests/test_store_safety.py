@@ -75,11 +75,12 @@ def test_write_run_skips_symlink_at_the_random_name(result, tmp_path, victim, fo
     out = tmp_path / "out"
     out.mkdir()
     name = default_filename(result)
-    (out / f".{name}.AAAA.tmp").symlink_to(victim)  # mkstemp's first choice is taken by a link
+    tag = store_run._writer_tag()  # <host>-<pid>: the names are .<name>.<tag>.<random>.tmp
+    (out / f".{name}.{tag}.AAAA.tmp").symlink_to(victim)  # mkstemp's first choice is taken by a link
     path = write_run(result, out)
     assert _is_regular(path) and victim.read_text() == VICTIM_TEXT
-    assert (out / f".{name}.AAAA.tmp").is_symlink()
-    assert not (out / f".{name}.BBBB.tmp").exists()  # the one it used, removed after publishing
+    assert (out / f".{name}.{tag}.AAAA.tmp").is_symlink()
+    assert not (out / f".{name}.{tag}.BBBB.tmp").exists()  # the one it used, removed after publishing
 
 
 def test_write_run_never_overwrites_a_symlink_at_the_final_name(result, tmp_path, victim):
@@ -141,13 +142,14 @@ def test_stale_tmp_of_killed_writers_is_removed(result, tmp_path, victim):
 def test_write_analysis_tmp_is_safe(result, tmp_path, victim, forced_names):
     path = write_run(result, tmp_path / "out")
     os.chmod(path, 0o640)
-    for planted in (f".{path.name}.{os.getpid()}.analyze.tmp", f".{path.name}.AAAA.analyze.tmp"):
+    tag = store_run._writer_tag()
+    for planted in (f".{path.name}.{os.getpid()}.analyze.tmp", f".{path.name}.{tag}.AAAA.analyze.tmp"):
         (path.parent / planted).symlink_to(victim)
     write_analysis(path, {"L1_int": {"rate_hz": 12.5}}, {"window_ms": 4.0})
     assert _is_regular(path) and victim.read_text() == VICTIM_TEXT
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o640  # permissions kept across the rewrite
     assert read_analysis_scalars(path)["L1_int.rate_hz"] == 12.5
-    assert not (path.parent / f".{path.name}.BBBB.analyze.tmp").exists()
+    assert not (path.parent / f".{path.name}.{tag}.BBBB.analyze.tmp").exists()
 
 
 def _rows(n_ok=2, n_failed=1, n_pending=1):
@@ -171,13 +173,14 @@ def test_write_index_tmp_is_safe(tmp_path, victim, forced_names):
     out = tmp_path / "sweep"
     out.mkdir()
     (out / f".sweep.h5.{os.getpid()}.tmp").symlink_to(victim)
-    (out / ".sweep.h5.AAAA.tmp").symlink_to(victim)
+    tag = store_run._writer_tag()
+    (out / f".sweep.h5.{tag}.AAAA.tmp").symlink_to(victim)
     (out / "sweep.h5").symlink_to(victim)  # even the index name itself: the link is replaced, not followed
     final = write_index(out, META, _rows(), ["input.alpha", "input.sigma"])
     assert final == out / "sweep.h5" and _is_regular(final) and victim.read_text() == VICTIM_TEXT
     assert stat.S_IMODE(os.stat(final).st_mode) == 0o666 & ~_umask()
     assert len(open_sweep(out)) == 4
-    assert not (out / ".sweep.h5.BBBB.tmp").exists()
+    assert not (out / f".sweep.h5.{tag}.BBBB.tmp").exists()
 
 
 def test_ensure_writable_dir_leaves_nothing(tmp_path, victim):

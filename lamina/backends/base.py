@@ -102,7 +102,69 @@ def collect(exps: Sequence[Experiment], built: Built, stims: Sequence[Stimulus])
 
 
 def check_finite(exps: Sequence[Experiment], built: Built) -> None:
-    """A blown-up integration leaves NaN/inf in the state (and silently stops spiking)."""
+    """A blown-up integration leaves NaN/inf in the state (and silently stops spiking): raise.
+
+    Parameters
+    ----------
+    exps : sequence of Experiment
+        The batch's experiments (replica order).
+    built : Built
+        The network after the run.
+
+    Raises
+    ------
+    SimulationError
+        One line: which layer and variable, and the likely cause read from the spec — a cell
+        parameter far outside the values its card uses (g_syn, C, phi, ...), a large packet kick,
+        a large ``simulation.dt`` — or, when nothing is unusual, a smaller dt. It never suggests a
+        plain retry: the same spec and seed blow up the same way every time.
+    """
+    def magnitude(v) -> float:
+        args = getattr(v, "args", None)  # a per-neuron distribution: its largest value
+        vals = [abs(float(np.asarray(a))) for a in args] if args is not None else [abs(float(np.asarray(v)))]
+        return max(vals) if vals else 0.0
+
+    def shown(x: float, like) -> str:
+        """x (SI) in the unit the card writes ``like`` in (Brian prints derived units in SI)."""
+        text = str(like).split(" ", 1)
+        try:
+            num = float(text[0])
+        except ValueError:
+            num = 0.0
+        if len(text) == 2 and num != 0.0:
+            return f"{x / (float(np.asarray(like)) / num):.3g} {text[1]}"
+        return f"{x:.3g}" + (f" ({text[1]}, SI)" if len(text) == 2 else "")
+
+    def unusual(exp: Experiment) -> list[str]:
+        """What in this experiment lies far outside the values the shipped cards and specs use."""
+        found: dict[str, list[str]] = {}  # "C = 0.01 uF/(cm^2) (200× below ...)" -> layers
+        for layer in exp.layers:
+            card = layer.cell.card
+            for k, v in layer.cell.params.items():
+                refs = [card.parameters[k]] + [var[k] for var in card.variants.values() if k in var]
+                nonzero = [(m, r) for m, r in ((magnitude(r), r) for r in refs) if m > 0]
+                if not nonzero:
+                    continue
+                x = magnitude(v)
+                big, like_big = max(nonzero, key=lambda t: t[0])
+                small, like_small = min(nonzero, key=lambda t: t[0])
+                if x > 5 * big:
+                    why = f"{k} = {shown(x, like_big)} ({x / big:.0f}× the card's largest, {shown(big, like_big)})"
+                elif 0 < x < small / 5 and len(nonzero) == len(refs):  # a parameter the card never sets to 0
+                    why = f"{k} = {shown(x, like_small)} ({small / x:.0f}× below the card's smallest, " \
+                          f"{shown(small, like_small)})"
+                else:
+                    continue
+                found.setdefault(why, []).append(layer.name)
+        out = [f"{why} in {', '.join(names)}" for why, names in found.items()]
+        kick = exp.input.params.get("kick") if exp.input.kind == "pulse_packet" else None
+        if kick is not None and abs(float(np.asarray(kick))) > 0.15:  # 150 mV; the shipped specs kick 70 mV
+            out.append(f"input.kick = {float(np.asarray(kick)) * 1e3:g} mV (the shipped specs use 70 mV)")
+        dt_ms = float(exp.dt) * 1e3
+        if dt_ms > 0.05:
+            out.append(f"simulation.dt = {dt_ms:g} ms (the shipped specs use 0.01 ms)")
+        return out
+
     layout = built.layout
     for g, grp in built.groups.items():
         for var in ("v",) + tuple(v for v in ("w", "I_noise") if v in grp.variables):
@@ -111,9 +173,18 @@ def check_finite(exps: Sequence[Experiment], built: Built) -> None:
             if np.any(bad):
                 first = int(layout.owner(g)[np.flatnonzero(bad)[0]])
                 z, r = divmod(first, layout.batch)
-                where = f"layer {exps[r].layers[z].name}" + (f" of replica {r}" if layout.batch > 1 else "")
+                exp = exps[r]
+                where = f"layer {exp.layers[z].name}" + (f" of replica {r}" if layout.batch > 1 else "")
+                causes = unusual(exp)
+                if causes:
+                    hint = (f"likely cause, unusual in the spec: {'; '.join(causes[:3])} — change "
+                            f"{'it' if len(causes) == 1 else 'them'} (the same spec and seed blow up on every run)")
+                else:
+                    hint = (f"nothing in the spec is far from the cards' values: try a smaller simulation.dt "
+                            f"(now {float(exp.dt) * 1e3:g} ms)" + ("" if exp.method == "heun" else
+                                                                   ' or method = "heun"'))
                 raise SimulationError(f"{where}: {var} became non-finite in {int(bad.sum())} neurons "
-                                      f"(numerical blow-up; try a smaller simulation.dt)")
+                                      f"(numerical blow-up); {hint}")
 
 
 def stimulus_quantity(exp: Experiment, current: np.ndarray) -> Quantity:

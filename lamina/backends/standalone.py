@@ -197,12 +197,42 @@ class StandaloneBackend(Backend):
         self._results = self._project / rel
         os.environ["LAMINA_SEED"] = str(device_seed)
         t0 = time.perf_counter()
+        # Brian2's SIGINT handler only asks a running simulation to stop "at the end of the time
+        # step", which a standalone binary never hears: the run would complete. While the binary
+        # runs, Ctrl-C (and SIGTERM: `timeout`, a batch system) raises KeyboardInterrupt instead;
+        # subprocess.call (inside device.run) then kills the binary.
+        import signal
+        import threading
+
+        def interrupt(signum, frame):
+            raise KeyboardInterrupt(signal.Signals(signum).name)
+
+        swap = threading.current_thread() is threading.main_thread()
+        old_handlers = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)} if swap else {}
+        # The program dies with the thread that started it (a sweep worker stopped or killed
+        # mid-run, a SIGKILLed `lamina run`) instead of simulating on, orphaned: util-linux's
+        # setpriv sets PR_SET_PDEATHSIG and execs the program (same pid, same arguments).
+        prefs = b2.prefs.devices.cpp_standalone
+        run_cmd = prefs.run_cmd_unix
+        setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+        if setpriv:
+            prefs.run_cmd_unix = [setpriv, "--pdeathsig", "KILL", *([run_cmd] if isinstance(run_cmd, str) else run_cmd)]
         try:
             with _stdout_to_stderr(progress):
                 self._device.run(directory=str(self._project), results_directory=rel, with_output=progress,
                                  run_args=self.run_args(exp, built, values, current))
+        except KeyboardInterrupt:
+            b2.Network._globally_running = False  # left set by the interrupted device.run
+            shutil.rmtree(self._results, ignore_errors=True)  # the binary's partial results
+            with contextlib.suppress(Exception):
+                self._device.delete(code=False, data=False, run_args=True, directory=False, force=True)
+            raise
         except RuntimeError as e:
             raise SimulationError(f"the simulation binary failed ({e})") from e
+        finally:
+            prefs.run_cmd_unix = run_cmd
+            for sig, handler in old_handlers.items():
+                signal.signal(sig, handler)
         run_s = time.perf_counter() - t0
         return {"run_s": run_s, "binary_s": float(self._device.timers.get("run_binary", run_s)),
                 # the simulation loop alone, as timed inside the program

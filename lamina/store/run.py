@@ -22,15 +22,18 @@ through it (the sweep index has its own file, :mod:`lamina.store.sweep_index`).
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import re
 import stat
 import tempfile
 import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import h5py
 import numpy as np
@@ -87,6 +90,51 @@ def _umask() -> int:
     return mask
 
 
+def _host_tag() -> str:
+    """This host's name as it appears in temporary file names (letters, digits, ``_`` and ``-``)."""
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:40] or "host"
+
+
+def _writer_tag() -> str:
+    """``<host>-<pid>``: who writes a temporary file (read back by :func:`dead_writer_tmp`)."""
+    return f"{_host_tag()}-{os.getpid()}"
+
+
+#: ``.<name>.h5.<host>-<pid>.<random>.tmp`` (and ``.analyze.tmp``), as :func:`private_tmp` names them.
+_TMP_WRITER = re.compile(r"\.h5\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[^.]+\.(?:analyze\.)?tmp$")
+
+
+def dead_writer_tmp(name: str) -> bool:
+    """Whether a temporary file was left by a writer that died.
+
+    Parameters
+    ----------
+    name : str
+        A file name, ``.<name>.h5.<host>-<pid>.<random>.tmp`` as :func:`private_tmp` makes them.
+
+    Returns
+    -------
+    bool
+        True if the host is this one and no process ``pid`` runs here; False for any other name,
+        another host's file (a shared file system: that writer may be alive) or a live process.
+    """
+    m = _TMP_WRITER.search(name)
+    if m is None or m["host"] != _host_tag():
+        return False  # another host's writer (a shared file system) may be alive: leave it to age
+    pid = int(m["pid"])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, someone else's
+        return False
+    return False
+
+
 def private_tmp(directory: Path, name: str, suffix: str = ".tmp", mode: int | None = None) -> tuple[Path, int]:
     """Create an empty temporary file for ``name`` in ``directory``, safely.
 
@@ -95,7 +143,7 @@ def private_tmp(directory: Path, name: str, suffix: str = ".tmp", mode: int | No
     directory : Path
         Where the file will be published (the temporary file must be on the same file system).
     name : str
-        The final file name; the temporary file is hidden, ``.<name>.<random><suffix>``.
+        The final file name; the temporary file is hidden, ``.<name>.<host>-<pid>.<random><suffix>``.
     suffix : str
         Ends the temporary name (``.tmp`` or ``.analyze.tmp``), so :func:`remove_stale_tmp` finds it.
     mode : int, optional
@@ -109,7 +157,10 @@ def private_tmp(directory: Path, name: str, suffix: str = ".tmp", mode: int | No
     ino : int
         Its inode number, for :func:`check_tmp_unchanged` before publishing.
     """
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=suffix)
+    # host and pid in the name: the next writer on this host removes it at once if this
+    # process dies (kill -9) before publishing (see remove_stale_tmp); the random part keeps it
+    # unpredictable.
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.{_writer_tag()}.", suffix=suffix)
     try:
         os.fchmod(fd, (0o666 & ~_umask()) if mode is None else mode)
         ino = os.fstat(fd).st_ino
@@ -125,6 +176,50 @@ def check_tmp_unchanged(tmp: Path, ino: int) -> None:
         raise OSError(f"{tmp} was replaced while lamina wrote it (not publishing it)")
 
 
+@contextlib.contextmanager
+def h5_image_to(tmp: Path, ino: int, **kwargs: Any) -> Iterator[h5py.File]:
+    """An HDF5 file built in memory and written to ``tmp`` (from :func:`private_tmp`) on success.
+
+    Parameters
+    ----------
+    tmp : Path
+        The temporary file to fill.
+    ino : int
+        Its inode number (:func:`check_tmp_unchanged` before writing: never a swapped-in link).
+    **kwargs
+        More arguments of ``h5py.File``.
+
+    Yields
+    ------
+    h5py.File
+        An in-memory file (``driver="core"``, no backing store), named ``tmp``.
+
+    Notes
+    -----
+    HDF5 that hits a full disk (ENOSPC) half-way leaves objects it can neither flush nor free:
+    their deallocation prints tracebacks and the interpreter segfaults at exit (seen: exit 139).
+    Built in memory, the file meets the disk in one plain ``write``, whose failure is an ordinary
+    ``OSError`` (the cost: the file's size in memory while it is written).
+    """
+    f = h5py.File(str(tmp), "w", driver="core", backing_store=False, **kwargs)
+    try:
+        yield f
+        f.flush()
+        image = f.id.get_file_image()
+    finally:
+        f.close()
+    check_tmp_unchanged(tmp, ino)
+    fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        if os.fstat(fd).st_ino != ino:
+            raise OSError(f"{tmp} was replaced while lamina wrote it (not publishing it)")
+        view = memoryview(image)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
 def remove_stale_tmp(directory: str | Path, older_than_s: float = STALE_TMP_S) -> list[Path]:
     """Remove the hidden temporary files that killed lamina writers left in ``directory``.
 
@@ -133,8 +228,10 @@ def remove_stale_tmp(directory: str | Path, older_than_s: float = STALE_TMP_S) -
     directory : str or Path
         A results directory.
     older_than_s : float
-        Only files (or links) not modified for this long are removed: a live writer keeps its
-        temporary file fresh, so a concurrent run's write is never touched.
+        Files (or links) not modified for this long are removed: a live writer keeps its
+        temporary file fresh, so a concurrent run's write is never touched. Younger ones are
+        removed when their name says a process of this host wrote them that no longer runs
+        (``.<name>.h5.<host>-<pid>.<random>.tmp``, left by a kill -9 during the write).
 
     Returns
     -------
@@ -154,7 +251,7 @@ def remove_stale_tmp(directory: str | Path, older_than_s: float = STALE_TMP_S) -
             continue
         try:
             st = os.lstat(p)
-            if st.st_uid != os.getuid() or now - st.st_mtime <= older_than_s:
+            if st.st_uid != os.getuid() or (now - st.st_mtime <= older_than_s and not dead_writer_tmp(p.name)):
                 continue
             if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
                 continue
@@ -282,7 +379,7 @@ def write_run(result: RunResult, out: str | Path, filename: str | None = None) -
     name = filename or default_filename(result)
     tmp, ino = private_tmp(out, name)
     try:
-        with h5py.File(tmp, "w") as f:
+        with h5_image_to(tmp, ino) as f:  # in memory first: a full disk is a clean OSError
             _write(f, result)
         check_tmp_unchanged(tmp, ino)
         stem, suffix = os.path.splitext(name)
@@ -296,6 +393,275 @@ def write_run(result: RunResult, out: str | Path, filename: str | None = None) -
         raise FileExistsError(f"no free file name for {name} in {out}")
     finally:
         tmp.unlink(missing_ok=True)
+
+
+#: Spike rate (Hz per neuron) assumed by :func:`estimate_run_bytes`: generous (the shipped cards
+#: fire tens of Hz; the Prescott refractory period caps a neuron near 300 Hz).
+SIZE_RATE_BOUND_HZ = 200.0
+_SIZE_OVERHEAD = 1 << 20  # metadata, the resolved spec, HDF5 structure
+
+
+def estimate_run_bytes(exp) -> int:
+    """An upper estimate of the size of ``exp``'s run file, before simulating it.
+
+    Parameters
+    ----------
+    exp : Experiment
+        The validated experiment.
+
+    Returns
+    -------
+    int
+        Bytes: spikes (16 per spike, every neuron at :data:`SIZE_RATE_BOUND_HZ` for the whole run,
+        if spikes are recorded), population rates (float32 per bin per layer), traces (float64 per
+        step per recorded neuron and variable, before compression), the stimulus, plus 1 MiB.
+    """
+    dur, dt = float(exp.duration), float(exp.dt)
+    n = sum(l.size for l in exp.layers)
+    total = _SIZE_OVERHEAD
+    if exp.record.spikes:
+        total += int(n * dur * SIZE_RATE_BOUND_HZ * 16)
+    total += len(exp.layers) * (int(dur / float(exp.record.rate_bin)) + 1) * 4
+    total += len(exp.layers) * exp.record.trace_neurons * len(exp.record.trace_vars) * (exp.n_steps + 1) * 8
+    if exp.input.kind == "pulse_packet":
+        total += len(exp.input.layers) * int(exp.input.params.get("alpha", 0)) * 16
+    elif exp.input.kind != "none":
+        total += (exp.n_steps + 1) * 8
+    return int(total)
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def check_disk_space(directory: str | Path, need_bytes: int, field: str = "-o/--output") -> None:
+    """Refuse before simulating when the result will not fit in ``directory``.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The output directory (or, if it does not exist yet, the directory it will be made in).
+    need_bytes : int
+        What the result needs (:func:`estimate_run_bytes`, summed over runs).
+    field : str
+        The option named in the error.
+
+    Raises
+    ------
+    InputError
+        ``shutil.disk_usage`` says fewer bytes are free than needed (one line: needed and free).
+    """
+    import shutil
+
+    probe = Path(directory).absolute()
+    while not probe.exists() and probe != probe.parent:  # not created yet: its file system is its parent's
+        probe = probe.parent
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError:
+        return  # cannot tell: the write itself will say
+    if free < need_bytes:
+        raise InputError(field, directory, f"a directory with room for the result: about {_human(need_bytes)} "
+                         f"needed (spikes at up to {SIZE_RATE_BOUND_HZ:g} Hz per neuron), {_human(free)} free "
+                         "on its file system (free space, or choose another -o)")
+
+
+def is_disk_full(e: BaseException) -> bool:
+    """True if ``e`` (an OSError from h5py or the OS) says the disk or the quota is full."""
+    codes = (errno.ENOSPC, getattr(errno, "EDQUOT", -1))
+    if isinstance(e, OSError) and e.errno in codes:
+        return True
+    text = str(e)
+    return any(s in text for s in ("No space left on device", "Disk quota exceeded", "errno = 28"))
+
+
+def short_os_error(e: BaseException) -> str:
+    """One short line for an OSError (h5py's messages span lines and quote buffers).
+
+    Parameters
+    ----------
+    e : BaseException
+        The error.
+
+    Returns
+    -------
+    str
+        "No space left on device" / "Disk quota exceeded" for a full disk, else the strerror or
+        the message's first 160 characters on one line.
+    """
+    if is_disk_full(e):
+        return "No space left on device" if "quota" not in str(e).lower() else "Disk quota exceeded"
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    return " ".join(str(e).split())[:160]
+
+
+def save_raw(result: RunResult, directory: str | Path) -> Path:
+    """Keep a simulated run as plain numpy arrays when its run file cannot be written.
+
+    Parameters
+    ----------
+    result : RunResult
+        The run.
+    directory : str or Path
+        Where to put ``lamina-rescued-<name>_seed<seed>-<random>.npz``.
+
+    Returns
+    -------
+    Path
+        The ``.npz`` (``np.savez``; :func:`load_raw` makes a RunResult of it again, for
+        :func:`write_run`). Arrays: ``spikes/<layer>/timestamps`` (ms) and ``node_ids``,
+        ``rates/<layer>``, ``traces/<layer>/<var>``, ``stimulus/...``; ``meta``: JSON of the rest.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    for layer, (t, i) in result.spikes.items():
+        arrays[f"spikes/{layer}/timestamps"] = np.asarray(t, np.float64)
+        arrays[f"spikes/{layer}/node_ids"] = np.asarray(i, np.uint64)
+    for layer, r in result.rates.items():
+        arrays[f"rates/{layer}"] = np.asarray(r)
+    for layer, tr in result.traces.items():
+        for var, a in tr.items():
+            arrays[f"traces/{layer}/{var}"] = np.asarray(a)
+    s = result.stimulus
+    for layer in s.packet_ids:
+        arrays[f"stimulus/packet/{layer}/node_ids"] = np.asarray(s.packet_ids[layer])
+        arrays[f"stimulus/packet/{layer}/times"] = np.asarray(s.packet_times_ms[layer])
+        if layer in s.kick_step:
+            arrays[f"stimulus/packet/{layer}/kick_step"] = np.asarray(s.kick_step[layer])
+    if s.current is not None:
+        arrays["stimulus/current"] = np.asarray(s.current)
+    meta = {"name": result.name, "config_toml": result.config_toml, "layers": result.layers,
+            "rate_dt_ms": result.rate_dt_ms, "duration_ms": result.duration_ms, "trace_dt_ms": result.trace_dt_ms,
+            "attrs": result.attrs, "point": result.point,
+            "stimulus": {"kind": s.kind, "current_dt_ms": s.current_dt_ms, "attrs": s.attrs}}
+    arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
+    fd, path = tempfile.mkstemp(dir=directory, prefix=f"lamina-rescued-{default_filename(result)[:-3]}-",
+                                suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+    except BaseException:
+        Path(path).unlink(missing_ok=True)
+        raise
+    return Path(path)
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return str(v)
+
+
+def load_raw(path: str | Path) -> RunResult:
+    """The RunResult kept by :func:`save_raw` (write it with :func:`write_run` once there is room).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.npz``.
+
+    Returns
+    -------
+    RunResult
+        The run as it was simulated.
+    """
+    from ..stimulus import Stimulus
+
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        keys = set(z.files)
+        layers = [l["name"] for l in meta["layers"]]
+        spikes = {l: (z[f"spikes/{l}/timestamps"], z[f"spikes/{l}/node_ids"]) for l in layers
+                  if f"spikes/{l}/timestamps" in keys}
+        rates = {l: z[f"rates/{l}"] for l in layers if f"rates/{l}" in keys}
+        traces: dict[str, dict[str, np.ndarray]] = {}
+        for k in keys:
+            if k.startswith("traces/"):
+                _, layer, var = k.split("/", 2)
+                traces.setdefault(layer, {})[var] = z[k]
+        st = meta["stimulus"]
+        stim = Stimulus(st["kind"], current=z["stimulus/current"] if "stimulus/current" in keys else None,
+                        current_dt_ms=st["current_dt_ms"], attrs=st["attrs"])
+        for k in keys:
+            if k.startswith("stimulus/packet/") and k.endswith("/node_ids"):
+                layer = k[len("stimulus/packet/"):-len("/node_ids")]
+                stim.packet_ids[layer] = z[k]
+                stim.packet_times_ms[layer] = z[f"stimulus/packet/{layer}/times"]
+                if f"stimulus/packet/{layer}/kick_step" in keys:
+                    stim.kick_step[layer] = z[f"stimulus/packet/{layer}/kick_step"]
+    return RunResult(name=meta["name"], config_toml=meta["config_toml"], layers=meta["layers"], spikes=spikes,
+                     rates=rates, rate_dt_ms=meta["rate_dt_ms"], duration_ms=meta["duration_ms"], stimulus=stim,
+                     traces=traces, trace_dt_ms=meta["trace_dt_ms"], attrs=meta["attrs"], point=meta["point"])
+
+
+def rescue_dirs() -> list[Path]:
+    """Where :func:`write_run_or_keep` keeps raw arrays when no fallback directory is given, in
+    order: the temporary directory, ``/dev/shm`` (memory: survives until reboot), the home directory."""
+    out = [Path(tempfile.gettempdir()), Path("/dev/shm"), Path.home()]
+    return [d for i, d in enumerate(out) if d.is_dir() and d not in out[:i]]
+
+
+def write_run_or_keep(result: RunResult, out: str | Path, filename: str | None = None,
+                      fallback_dir: str | Path | None = None) -> Path:
+    """:func:`write_run`, and if that fails (a full disk …), keep the simulated data elsewhere.
+
+    Parameters
+    ----------
+    result : RunResult
+        The simulated run.
+    out : str or Path
+        The output directory.
+    filename : str, optional
+        As for :func:`write_run`.
+    fallback_dir : str or Path, optional
+        Where to write the run file instead; default ``$LAMINA_FALLBACK_DIR``. Without either (or
+        when that fails too), the arrays are saved by :func:`save_raw` in the first of
+        :func:`rescue_dirs` that takes them.
+
+    Returns
+    -------
+    Path
+        The run file in ``out`` (the normal case).
+
+    Raises
+    ------
+    WriteFailed
+        ``out`` could not take the file; ``kept`` is where the data went (a run file in the
+        fallback directory, a ``.npz``, or None if nothing could hold them). One line.
+    """
+    from ..errors import WriteFailed
+
+    try:
+        return write_run(result, out, filename)
+    except OSError as e:
+        why = short_os_error(e)
+        first = f"writing the run file into {out} failed ({why})"
+    fallback = fallback_dir or os.environ.get("LAMINA_FALLBACK_DIR") or None
+    tried = []
+    if fallback:
+        try:
+            Path(fallback).mkdir(parents=True, exist_ok=True)
+            kept = write_run(result, fallback, filename)
+            raise WriteFailed(f"{first}; the run was written to {kept} instead", kept)
+        except OSError as e2:
+            tried.append(f"{fallback}: {short_os_error(e2)}")
+    for d in rescue_dirs():
+        try:
+            kept = save_raw(result, d)
+        except OSError as e3:
+            tried.append(f"{d}: {short_os_error(e3)}")
+            continue
+        hint = "" if fallback else "; --fallback-dir DIR or $LAMINA_FALLBACK_DIR writes the run file elsewhere"
+        raise WriteFailed(f"{first}; the simulated data are kept in {kept} (lamina.store.run.load_raw reads "
+                          f"them back, write_run writes the run file){hint}"
+                          + (f" [also failed: {'; '.join(tried)}]" if tried else ""), kept)
+    raise WriteFailed(f"{first}; the simulated data could not be kept anywhere ({'; '.join(tried)})", None)
 
 
 @dataclass
@@ -323,6 +689,14 @@ class RunData:
     @property
     def layer_names(self) -> list[str]:
         return [l["name"] for l in self.layers]
+
+    def to_neo(self, by: str = "neuron"):
+        """The spikes as a ``neo.Block`` (one Segment; a SpikeTrain per neuron or per layer, ms,
+        annotated with layer, neuron, seed, lamina_version): :func:`lamina.store.export.to_neo`.
+        Needs the optional ``export`` extra (neo, quantities)."""
+        from .export import to_neo
+
+        return to_neo(self, by)
 
     def experiment(self):
         """The validated Experiment that produced this run (to re-run it)."""
@@ -483,7 +857,7 @@ def write_analysis(path: str | Path, per_layer: dict[str, dict[str, float]], par
     mode = stat.S_IMODE(os.stat(path).st_mode)
     tmp, ino = private_tmp(path.parent, path.name, suffix=".analyze.tmp", mode=mode)
     try:
-        with h5py.File(path, "r", locking=False) as src, h5py.File(tmp, "w", track_order=True) as f:
+        with h5py.File(path, "r", locking=False) as src, h5_image_to(tmp, ino, track_order=True) as f:
             f.attrs.update(dict(src.attrs))
             for key in src:
                 if key != "analysis":

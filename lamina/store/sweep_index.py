@@ -31,7 +31,7 @@ from typing import Any, Iterable
 import h5py
 import numpy as np
 
-from .run import MAGIC, check_tmp_unchanged, private_tmp, read_analysis_scalars, read_run_status  # noqa: F401
+from .run import MAGIC, check_tmp_unchanged, dead_writer_tmp, h5_image_to, private_tmp, read_analysis_scalars, read_run_status  # noqa: F401
 
 INDEX_NAME = "sweep.h5"
 RUNS_DIR = "runs"
@@ -104,7 +104,7 @@ def write_index(out: Path, meta: dict, rows: list[dict], paths: list[str]) -> Pa
     counts = {s: sum(r["status"] == s for r in rows) for s in ("ok", "failed", "pending")}
     units: dict[str, str] = {}
     try:
-        with h5py.File(tmp, "w", locking=False) as f:
+        with h5_image_to(tmp, ino, locking=False) as f:  # in memory first: a full disk is a clean OSError
             f.attrs["magic"] = np.uint32(MAGIC)
             f.attrs["kind"] = "lamina-sweep"
             f.attrs["version"] = np.array([0, 1], dtype=np.uint32)
@@ -285,7 +285,8 @@ def iter_stale_tmp(dirs: Iterable[Path], older_than_s: float) -> Iterable[Path]:
     dirs : iterable of Path
         Directories to look in (missing ones are skipped).
     older_than_s : float
-        Minimum age (of the entry itself: a symlink is not followed).
+        Minimum age (of the entry itself: a symlink is not followed); younger entries whose name
+        says a process of this host that no longer runs wrote them are yielded too.
 
     Yields
     ------
@@ -300,7 +301,8 @@ def iter_stale_tmp(dirs: Iterable[Path], older_than_s: float) -> Iterable[Path]:
             continue
         for p in d.glob(".*.tmp"):
             try:
-                if now - os.lstat(p).st_mtime > older_than_s:
+                # old, or young but left by a process of this host that no longer runs (kill -9)
+                if now - os.lstat(p).st_mtime > older_than_s or dead_writer_tmp(p.name):
                     yield p
             except OSError:
                 continue

@@ -42,7 +42,7 @@ from typing import Callable
 
 from ..config import Experiment, dumps_toml
 from ..errors import InputError
-from ..store.run import read_run_status
+from ..store.run import is_disk_full, read_run_status, short_os_error
 from ..store.sweep_index import RUNS_DIR, Sweep, iter_stale_tmp, open_sweep, write_index
 from .expand import SweepPoint, derive_seed, expand_sweep, run_id, swept_paths
 
@@ -65,6 +65,9 @@ class SweepSummary:
     failures: list[dict] = field(default_factory=list)  # {point_id, values, repeat, seed, error}
     wall_s: float = 0.0
     records: list[dict] = field(default_factory=list)  # what the workers returned (this invocation)
+    #: why scheduling stopped early ("" if it did not): a run file could not be written (full disk)
+    stopped: str = ""
+    n_pending: int = 0  # runs not done (never started, or cancelled when scheduling stopped)
 
     @property
     def ok(self) -> bool:
@@ -93,8 +96,8 @@ def run_task(task: dict) -> list[dict]:
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, (KeyboardInterrupt, SystemExit)):
                 raise
-            if len(points) == 1:
-                recs = [_failed(points[0], e, t0)]
+            if len(points) == 1 or is_disk_full(e):  # a full disk fails every point alike: no retries
+                recs = [_failed(p, e, t0) for p in points]
             else:  # failure isolation: each point alone
                 recs = []
                 for p in points:
@@ -110,9 +113,11 @@ def run_task(task: dict) -> list[dict]:
 
 
 def _failed(point: dict, e: BaseException, t0: float) -> dict:
-    msg = f"{type(e).__name__}: {e}".strip()
+    full = is_disk_full(e)
+    # h5py's disk-full messages span lines and quote buffer addresses: one short line instead
+    msg = f"{type(e).__name__}: writing the run file failed ({short_os_error(e)})" if full else f"{type(e).__name__}: {e}".strip()
     return {"point_id": point["run_id"], "status": "failed", "error": msg[:_ERROR_MAX], "file": "",
-            "wall_time_s": time.perf_counter() - t0, "compiled": None}
+            "wall_time_s": time.perf_counter() - t0, "compiled": None, "disk_full": full}
 
 
 def _host() -> str:
@@ -210,8 +215,14 @@ def _start_client(workers: int | None, scheduler: str | None, quiet: bool):
         return client, None
     n = workers or default_workers()
     # A point that kills its worker process is retried once on another worker, then recorded.
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR, host="127.0.0.1",
+    # silence_logs=CRITICAL (workers and this process): a worker whose heartbeat finds the
+    # scheduler already gone while the cluster shuts down logs a 30-line traceback at ERROR level
+    # ("Failed to communicate with scheduler during heartbeat") after a perfectly good sweep.
+    # What matters reaches us anyway: a failed or killed point is recorded and reported per point.
+    # dashboard_address ":0": the scheduler's HTTP server on a free port (None still tries 8787
+    # and warns when another sweep holds it)
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+                           silence_logs=logging.CRITICAL, host="127.0.0.1",
                            scheduler_kwargs={"allowed_failures": 1})
     client = Client(cluster)
     client.run(_own_process_group)
@@ -221,9 +232,47 @@ def _start_client(workers: int | None, scheduler: str | None, quiet: bool):
 def _own_process_group() -> None:
     """Local workers leave the terminal's process group: Ctrl-C reaches only the sweep process,
     which saves the index and stops the workers (instead of every worker printing a traceback).
-    SIGKILL of the sweep process still ends them: Dask workers exit when their parent dies."""
+    SIGKILL of the sweep process still ends them: Dask workers exit when their parent dies.
+    A worker that stops takes its running simulation program with it, and its loggers are quiet."""
     with contextlib.suppress(OSError):
         os.setpgrp()
+    # A worker stopped while it simulates (Ctrl-C of the sweep: the cluster closes its workers)
+    # takes the running simulation program with it instead of leaving it orphaned, running on
+    # for the rest of its simulation: on exit and on SIGTERM.
+    import atexit
+    import multiprocessing.util
+
+    atexit.register(_kill_children)
+    # a worker is a multiprocessing child: it ends through os._exit, after these finalizers only
+    multiprocessing.util.Finalize(None, _kill_children, exitpriority=100)
+
+    def on_term(signum, frame):
+        _kill_children()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+    with contextlib.suppress(ValueError, OSError):  # ValueError: not called in the main thread
+        signal.signal(signal.SIGTERM, on_term)
+    import logging
+
+    # the workers' own shutdown noise (heartbeats to a closed scheduler, streams closed mid-task)
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _kill_children() -> None:
+    """SIGKILL this process's child processes (in a worker: the simulation programs it runs)."""
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:  # pragma: no cover — not Linux
+        return
+    for tid in tids:
+        try:
+            kids = Path(f"/proc/self/task/{tid}/children").read_text().split()
+        except OSError:
+            continue
+        for k in kids:
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(int(k), signal.SIGKILL)
 
 
 def _check_workers(client, log: Callable[[str], None]) -> None:
@@ -336,12 +385,13 @@ def _run_sweep(exp, out, workers, scheduler, client, progress, on_result, spec_p
 
         save()
         records: list[dict] = []
+        stopped: list[str] = []
         if pending:
             batch = int(batch or exp.sweep.get("batch") or default_batch(exp))
             if batch > 1:
                 log(f"lamina: batches of {batch} runs per compiled program")
             _execute(exp, pending, keys, filenames, rows, records, runs_dir, save, workers, scheduler, client,
-                     progress, on_result, log, n_skipped, len(points), index_interval, batch, resources)
+                     progress, on_result, log, n_skipped, len(points), index_interval, batch, resources, stopped)
         save()
     finally:
         lock.release()
@@ -350,7 +400,8 @@ def _run_sweep(exp, out, workers, scheduler, client, progress, on_result, spec_p
                         n_ok=sum(r["status"] == "ok" for r in rows.values()), n_failed=len(failed),
                         failures=[{k: r[k] for k in ("point_id", "point", "repeat", "values", "seed", "error")}
                                   for r in failed],
-                        wall_s=time.perf_counter() - t_start, records=records)
+                        wall_s=time.perf_counter() - t_start, records=records, stopped=stopped[0] if stopped else "",
+                        n_pending=sum(r["status"] == "pending" for r in rows.values()))
 
 
 def _batches(pending: list[SweepPoint], keys: dict[str, str], batch: int) -> list[tuple[list[SweepPoint], int]]:
@@ -384,7 +435,8 @@ BATCH_NEURONS = {"cuda": 1_600_000}
 
 
 def _execute(exp, pending, keys, filenames, rows, records, runs_dir, save, workers, scheduler, client,
-             progress, on_result, log, n_skipped, n_total, index_interval, batch=1, resources=None) -> None:
+             progress, on_result, log, n_skipped, n_total, index_interval, batch=1, resources=None,
+             stopped: list[str] | None = None) -> None:
     from distributed import as_completed
 
     from tqdm.auto import tqdm
@@ -442,6 +494,18 @@ def _execute(exp, pending, keys, filenames, rows, records, runs_dir, save, worke
                 bar.update(1)
                 if on_result is not None:
                     on_result(rec)
+                if rec.get("disk_full") and stopped is not None and not stopped:
+                    stopped.append(f"{p.run_id}: {rec.get('error', '').splitlines()[0][:300]}")
+            if stopped:
+                # Stop scheduling: cancel what has not finished (those runs stay pending in the
+                # index, the next invocation runs them once there is room).
+                left = [f for f in futures if not f.done()]
+                with contextlib.suppress(Exception):
+                    client.cancel(left)
+                log(f"lamina: the sweep directory's disk is full: stopped scheduling ({len(left)} batch(es) "
+                    "not run)")
+                save()
+                break
             if time.monotonic() - last_save >= index_interval:
                 save()
                 last_save = time.monotonic()
@@ -461,8 +525,10 @@ def _shutdown(client, cluster) -> None:
 
     # Quiet the "stream closed" noise of workers stopping in the middle of a task.
     for name in ("distributed", "distributed.nanny", "distributed.worker", "distributed.scheduler",
-                 "distributed.core", "distributed.comm", "tornado"):
+                 "distributed.core", "distributed.comm", "distributed.client", "tornado", "asyncio"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    # The client first (it would otherwise try to reconnect to the stopped scheduler), then the
+    # cluster, which stops its workers before its scheduler.
     with contextlib.suppress(Exception):
         client.close(timeout=10)
     if cluster is not None:
