@@ -28,6 +28,9 @@ __all__ = ["Experiment", "LayerSpec", "Projection", "InputSpec", "RecordSpec", "
 METHODS = ("heun", "euler", "milstein")
 BACKENDS = ("cpp", "runtime", "cuda", "auto")
 PRECISIONS = ("double", "single")
+# simulation.spike_detection: "lamina" = the card's own rule (Prescott: refractory while v > v_th and
+# for t_ref after the crossing); "authors" = Han et al.'s code, refractory for t_ref only.
+SPIKE_DETECTION = ("lamina", "authors")
 INPUT_KINDS = {  # kind -> {param: (dimension kind, required default or None)}
     "none": {},
     "pulse_packet": {"alpha": ("count", None), "sigma": ("time", None), "t0": ("time", None),
@@ -41,7 +44,7 @@ INPUT_KINDS = {  # kind -> {param: (dimension kind, required default or None)}
                       "tau_rise": ("time", None), "tau_decay": ("time", None)},
 }
 _TOP = {"name", "description", "simulation", "network", "cells", "input", "record", "sweep", "scales", "scale"}
-_SIM = {"duration", "dt", "method", "backend", "seed", "precision"}
+_SIM = {"duration", "dt", "method", "backend", "seed", "precision", "spike_detection"}
 _NET = {"layers", "size", "connection", "inhibition"}
 _LAYER = {"cell", "name", "size", "params"}
 _CONN = {"rule", "p", "in_degree", "delay"}
@@ -494,6 +497,11 @@ def _experiment(raw: dict) -> Experiment:
     precision = sim.get("precision", "double")
     if precision not in PRECISIONS:
         raise ConfigError("simulation.precision", precision, f"one of {', '.join(PRECISIONS)}")
+    # Read by network.spike_rule from the resolved spec; not written into it when absent, so specs
+    # (and cached runs) without it stay as they were.
+    spike_detection = sim.get("spike_detection", "lamina")
+    if not isinstance(spike_detection, str) or spike_detection not in SPIKE_DETECTION:
+        raise ConfigError("simulation.spike_detection", spike_detection, f"one of {', '.join(SPIKE_DETECTION)}")
     seed = sim.setdefault("seed", 1)
     if not _valid_seed(seed):
         raise ConfigError("simulation.seed", seed, "an integer in [0, 2**32)")
@@ -559,6 +567,11 @@ def _experiment(raw: dict) -> Experiment:
         dumps_toml(spec)  # the resolved spec is written to every result as TOML
     except (TypeError, ValueError) as e:
         raise ConfigError("spec", None, f"TOML values only (strings, numbers, booleans, lists, tables): {e}") from None
+    if spike_detection == "authors":
+        for l in layers:
+            if "t_ref" not in l.cell.card.parameters:
+                raise ConfigError("simulation.spike_detection", spike_detection, f"'lamina' for cell card "
+                                  f"'{l.cell.card.name}' (the authors' rule needs a t_ref parameter)")
     return Experiment(name, duration, dt, method, backend, seed, tuple(layers), tuple(projections),
                       inp, rec, spec, sweep, precision)
 

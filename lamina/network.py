@@ -219,6 +219,17 @@ def group_equations(exp: Experiment, layout: Layout, group: int, n_pathways: int
     return "\n".join(lines)
 
 
+def spike_rule(exp: Experiment, card: Any) -> tuple[str, str | None]:
+    """(threshold, refractory) of a cell card under ``simulation.spike_detection``: "lamina" — the
+    card's own (Prescott: refractory while v > v_th and for t_ref after the crossing, so one
+    action potential is one spike); "authors" — Han et al.'s code (``threshold = v > -10 mV,
+    refractory = 3.3 ms``): the card's threshold, refractory for t_ref after each spike only, so a
+    neuron held above v_th longer than t_ref fires again."""
+    if exp.spec.get("simulation", {}).get("spike_detection", "lamina") == "authors":
+        return card.threshold, "t_ref"
+    return card.threshold, card.refractory
+
+
 def structure_key(exp: Experiment, backend: str, batch: int = 1, extra: Sequence[Any] = ()) -> str:
     """Hash of everything that is compiled into the program (not the run-time values).
 
@@ -232,8 +243,8 @@ def structure_key(exp: Experiment, backend: str, batch: int = 1, extra: Sequence
         # Layers by position and card, not by name or variant: Het, Diff-only and Int-only chains of
         # the same sizes share one program.
         "layers": [(l.size, l.name in exp.input.layers, _receives_inhibition(exp, l.name), l.cell.card.name,
-                    l.cell.card.equations, l.cell.card.synaptic_current, l.cell.card.threshold,
-                    l.cell.card.reset, l.cell.card.refractory, sorted(l.cell.card.parameters),
+                    l.cell.card.equations, l.cell.card.synaptic_current, spike_rule(exp, l.cell.card)[0],
+                    l.cell.card.reset, spike_rule(exp, l.cell.card)[1], sorted(l.cell.card.parameters),
                     sorted((k, float(v)) for k, v in l.cell.card.initial.items())) for l in exp.layers],
         "projections": [(index[p.pre], index[p.post], p.kind, p.rule, p.value, float(p.delay)) for p in exp.projections],
         "input": exp.input.kind,
@@ -286,8 +297,8 @@ def build(exp: Experiment, batch: int = 1, shared: Shared | None = None) -> Buil
         card = exp.layers[layout.layers_of(g)[0]].cell.card
         grp = b2.NeuronGroup(
             layout.group_size[g], group_equations(exp, layout, g, n_path[g], shared.get(g, frozenset())),
-            threshold=card.threshold,
-            reset=card.reset, refractory=card.refractory or False, method=exp.method,
+            threshold=spike_rule(exp, card)[0],
+            reset=card.reset, refractory=spike_rule(exp, card)[1] or False, method=exp.method,
             name=f"cells{g}", namespace={"I_stim": stim_array} if stim_array else {},
         )
         for var, value in card.initial.items():
