@@ -625,9 +625,12 @@ def format_table(rows: list[dict]) -> str:
     str
         The table; the latency column is ms after the stimulus onset t0.
     """
+    from .analysis.readout import free_table_columns
+
     cols = [("layer", "layer", "{}"), ("cell", "cell type", "{}"), ("n_neurons", "neurons", "{:d}"),
             ("n_spikes", "spikes", "{:d}"), ("rate_hz", "rate (Hz)", "{:.2f}"),
             ("packet_size", "packet size", "{:.0f}"), ("packet_sd_ms", "packet SD (ms)", "{:.2f}"),
+            *free_table_columns()[:1],  # the window-free width next to the window's
             ("packet_latency_ms", "latency after t0 (ms)", "{:.1f}")]
     cols = [c for c in cols if any(c[0] in r for r in rows)]
     cells = [[h for _, h, _ in cols]] + [[f.format(r[k]) if k in r else "" for k, _, f in cols] for r in rows]
@@ -635,6 +638,10 @@ def format_table(rows: list[dict]) -> str:
     lines = ["  ".join(c.rjust(w) if j > 1 else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths)))
              for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    if any("packet_size" in r for r in rows):  # what the packet columns are
+        lines.append("packet size / SD / latency: the paper's readout — spikes within ±4 ms of the PSTH peak, "
+                     "the expected background subtracted (its SD cannot exceed 8/√12 ≈ 2.31 ms); "
+                     "SD free: baseline-subtracted spike-time SD without a window")
     return "\n".join(lines)
 
 

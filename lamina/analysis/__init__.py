@@ -19,10 +19,13 @@ from .gcmi import mi_gcmi
 from .ksg import mi_ksg
 from .lags import best_lag_mi, lagged_mi
 from .null import mi_shuffle_null
-from .packets import PulsePacket, pulse_packet
+from .packets import PacketFit, PacketMoments, PulsePacket, packet_gaussian_fit, packet_moments, pulse_packet
 from .rates import population_rate
 from .spectral import LinearFilter, info_rate_coherence, info_rate_shift_null, linear_filter
-from .stats import WINDOW_SD_CEILING_MS, wilson_interval, window_sd_ceiling
+from .stats import (WINDOW_SD_CEILING_MS, bootstrap_ci, mean_ci, survival_by_threshold, wilson_interval,
+                    window_sd_ceiling)
+from .strength import fano_lower_bound, mi_codes, strength_decoder_mi, strength_mi, strength_mi_joint
+from .transfer import cmi_ksg, gaussian_var_te, layer_transfer_mi, transfer_entropy, transfer_entropy_scan
 from .summary import layer_summary
 from ._cache import check_cache
 from ._kdtree import build_forest as _any_cached_kernel
@@ -31,6 +34,23 @@ check_cache(_any_cached_kernel)  # before any kernel loads from the cache
 
 __all__ = [
     "LinearFilter",
+    "PacketFit",
+    "PacketMoments",
+    "bootstrap_ci",
+    "cmi_ksg",
+    "fano_lower_bound",
+    "gaussian_var_te",
+    "layer_transfer_mi",
+    "mean_ci",
+    "mi_codes",
+    "packet_gaussian_fit",
+    "packet_moments",
+    "strength_decoder_mi",
+    "strength_mi",
+    "strength_mi_joint",
+    "survival_by_threshold",
+    "transfer_entropy",
+    "transfer_entropy_scan",
     "WINDOW_SD_CEILING_MS",
     "PulsePacket",
     "best_lag_mi",

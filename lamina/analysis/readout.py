@@ -17,7 +17,20 @@ and in the figure tables (:func:`lamina.figures.packets.packet_rows`):
 ``packet_n_window``       raw spike count in the packet window
 ``packet_baseline``       expected background spikes in the window (what was subtracted)
 ``baseline_rate_hz``      the background rate per neuron that gave ``packet_baseline``, Hz
+``packet_size_free``      window-free: spikes above the background per neuron (moments)
+``packet_sd_free_ms``     window-free: SD of the baseline-subtracted spike times, ms
+``packet_latency_free_ms`` window-free: their centroid, ms after the stimulus onset
+``packet_count_raw``      raw spike count in the window-free measure's final window
+``packet_free_half_ms``   half-width of that window (centroid ± 3 SD, within 5 … 80 ms), ms
+``packet_free_z``         Poisson z-score of the window-free excess (size / √background)
+``packet_size_fit``       Gaussian-plus-baseline fit: spikes in the Gaussian per neuron
+``packet_sd_fit_ms``      its SD, ms
+``packet_latency_fit_ms`` its centre, ms after the stimulus onset
 ========================  ==================================================================
+
+The window-free numbers (:func:`packet_readout_free`, :func:`lamina.analysis.packets.packet_moments`
+and :func:`~lamina.analysis.packets.packet_gaussian_fit`) have no 8/√12 ≈ 2.31 ms SD ceiling; the
+paper's readout stays the default (``packet_size``, ``packet_sd_ms``, ...) for comparison.
 
 The stimulus onset (:func:`stimulus_onset_ms`) is the pulse packet's ``t0``; every packet time is
 relative to it.
@@ -102,6 +115,84 @@ def packet_readout(spike_times: np.ndarray, n_neurons: int, t_start_ms: float, t
             "packet_latency_ms": float(pk.latency) - onset_ms, "packet_peak_ms": float(pk.peak_time) - onset_ms,
             "packet_n_window": float(pk.n_window), "packet_baseline": float(pk.baseline),
             "baseline_rate_hz": float(baseline_rate_hz) if subtract else float("nan")}
+
+
+#: Units of the window-free packet numbers, for ``/analysis`` (merge into
+#: ``lamina.store.run.ANALYSIS_META``): name -> (units, method).
+FREE_META = {
+    "packet_size_free": ("spikes per neuron", "packet_moments: spikes in centroid ± 3 SD minus the expected "
+                                              "background, / layer size"),
+    "packet_sd_free_ms": ("ms", "packet_moments: SD of the baseline-subtracted spike-time distribution"),
+    "packet_latency_free_ms": ("ms", "packet_moments: centroid of the baseline-subtracted spike times, after the "
+                                     "stimulus onset"),
+    "packet_count_raw": ("spikes", "packet_moments: raw count in the final moments window"),
+    "packet_free_half_ms": ("ms", "packet_moments: half-width of the final window"),
+    "packet_free_z": ("1", "packet_moments: excess / sqrt(expected background)"),
+    "packet_size_fit": ("spikes per neuron", "packet_gaussian_fit: Poisson ML fit of b + A N(mu, s), A / size"),
+    "packet_sd_fit_ms": ("ms", "packet_gaussian_fit: s"),
+    "packet_latency_fit_ms": ("ms", "packet_gaussian_fit: mu after the stimulus onset"),
+}
+
+
+def packet_readout_free(spike_times: np.ndarray, n_neurons: int, t_start_ms: float, t_stop_ms: float, *,
+                        onset_ms: float = 0.0, baseline_rate_hz: float | None = None) -> dict[str, float]:
+    """Window-free packet numbers of one layer, under the names ``lamina analyze`` stores.
+
+    Parameters
+    ----------
+    spike_times : array
+        Pooled spike times of the layer, ms.
+    n_neurons : int
+        Layer size.
+    t_start_ms, t_stop_ms : float
+        Search range (for a pulse packet: from the end of the pre-stimulus baseline window to the
+        end of the run), ms.
+    onset_ms : float
+        Stimulus onset; the latencies are relative to it, ms.
+    baseline_rate_hz : float, optional
+        Background rate per neuron subtracted by the moments, Hz (the fit estimates its own).
+
+    Returns
+    -------
+    dict
+        The :data:`FREE_META` names, floats: baseline-subtracted moments
+        (:func:`lamina.analysis.packets.packet_moments`) and a Gaussian-plus-baseline fit
+        (:func:`lamina.analysis.packets.packet_gaussian_fit`, started from the moments). Sizes are
+        per neuron.
+    """
+    from .packets import packet_gaussian_fit, packet_moments
+
+    subtract = baseline_rate_hz is not None and np.isfinite(baseline_rate_hz)
+    n = int(n_neurons)
+    m = packet_moments(spike_times, t_start_ms, t_stop_ms, float(baseline_rate_hz) if subtract else None,
+                       n if subtract else None)
+    f = packet_gaussian_fit(spike_times, t_start_ms, t_stop_ms, centre=m.centroid, sd=m.sd)
+    return {"packet_size_free": m.size / n, "packet_sd_free_ms": m.sd, "packet_latency_free_ms": m.centroid - onset_ms,
+            "packet_count_raw": float(m.n_raw), "packet_free_half_ms": 0.5 * (m.hi - m.lo), "packet_free_z": m.z,
+            "packet_size_fit": f.size / n if f.ok else float("nan"), "packet_sd_fit_ms": f.sd if f.ok else float("nan"),
+            "packet_latency_fit_ms": f.centre - onset_ms if f.ok else float("nan")}
+
+
+def free_search_start_ms(stimulus: Mapping) -> float:
+    """Start of the window-free packet search, ms: the end of the pre-stimulus baseline window
+    (t0 − 4 sigma − 5 ms, at least 0) for a pulse packet, else 0."""
+    if stimulus.get("kind") != "pulse_packet":
+        return 0.0
+    return max(0.0, float(stimulus["t0_ms"]) - 4 * float(stimulus["sigma_ms"]) - 5.0)
+
+
+def free_table_columns() -> list[tuple[str, str, str]]:
+    """Extra columns for the ``lamina run`` / ``lamina info`` table: the window-free packet numbers.
+
+    Returns
+    -------
+    list of (key, header, format)
+        In the form of ``lamina.cli.format_table``'s ``cols``; :func:`layer_rows` fills these keys
+        for pulse-packet inputs. Put them after the window columns (``packet_sd_ms``).
+    """
+    return [("packet_sd_free_ms", "SD free (ms)", "{:.2f}"),
+            ("packet_size_free", "size free (/neuron)", "{:.3f}"),
+            ("packet_latency_free_ms", "latency free (ms)", "{:.1f}")]
 
 
 def rebaseline_packet(numbers: Mapping, n_neurons: int, baseline_rate_hz: float | None,
@@ -261,7 +352,8 @@ def layer_rows(layers: list[dict], spikes: dict, duration_ms: float, stimulus: M
     list of dict
         ``layer``, ``cell``, ``n_neurons``, ``n_spikes``, ``rate_hz`` (over the analysed window,
         :func:`analysis_start_ms` … end) and, for pulse-packet inputs, the :func:`packet_readout`
-        numbers with the pre-packet spontaneous count subtracted — what ``lamina analyze`` stores.
+        numbers with the pre-packet spontaneous count subtracted and the window-free
+        :func:`packet_readout_free` numbers — what ``lamina analyze`` stores.
     """
     rows = []
     bases = baseline_rates(layers, spikes, duration_ms, stimulus)
@@ -273,7 +365,10 @@ def layer_rows(layers: list[dict], spikes: dict, duration_ms: float, stimulus: M
         row = {"layer": name, "cell": layer["cell"], "n_neurons": size, "n_spikes": n,
                "rate_hz": n / size / ((duration_ms - t_start) / 1e3)}
         if stimulus.get("kind") == "pulse_packet":
+            base = None if bases is None else bases[name]
             row.update(packet_readout(t, size, 0.0, duration_ms, onset_ms=stimulus_onset_ms(stimulus),
-                                      baseline_rate_hz=None if bases is None else bases[name]))
+                                      baseline_rate_hz=base))
+            row.update(packet_readout_free(t, size, free_search_start_ms(stimulus), duration_ms,
+                                           onset_ms=stimulus_onset_ms(stimulus), baseline_rate_hz=base))
         rows.append(row)
     return rows

@@ -11,8 +11,10 @@ from numpy.typing import ArrayLike
 from .batch import mi_batch
 from .ksg import KSG_NOISE
 from .rates import binned_stimulus_and_rates
+from .packets import FREE_FIT_BIN_MS, FREE_MAX_HALF_MS, FREE_MIN_HALF_MS, FREE_N_SD
 from .readout import (ESTIMATOR_SEED, MAX_LAG_MS, MI_BIN_MS, PACKET_N_BINS, PACKET_WINDOW_MS, WELCH_SEGMENT_MS,
-                      analysis_start_ms, baseline_rates, continuous_signals, packet_readout, stimulus_onset_ms)
+                      analysis_start_ms, baseline_rates, continuous_signals, free_search_start_ms, packet_readout,
+                      packet_readout_free, stimulus_onset_ms)
 from .spectral import DEFAULT_NPERSEG, info_rate_coherence, info_rate_shift_null
 
 T = TypeVar("T")
@@ -49,6 +51,8 @@ def layer_summary(
     onset_ms: float = 0.0,
     packet_window_ms: float | None = 4.0,
     packet_range_ms: tuple[float, float] | None = None,
+    packet_free: bool = True,
+    free_search_ms: tuple[float, float] | None = None,
     baseline_rate_hz: Mapping[Hashable, float] | Sequence[float] | float | None = None,
     stimulus: ArrayLike | None = None,
     stimulus_dt_ms: float | None = None,
@@ -57,6 +61,7 @@ def layer_summary(
     ksg_k: int = 3,
     nperseg: int = DEFAULT_NPERSEG,
     seed: int = 0,
+    transfer: bool = False,
 ) -> tuple[dict[Hashable, dict[str, float]], dict[str, Scalar]]:
     """Summary numbers for every layer of a run (a pure function of its arguments).
 
@@ -72,6 +77,12 @@ def layer_summary(
       minus the expected background ``baseline_rate_hz`` (Hz per neuron; per layer or one
       value) if given. Skipped when packet_window_ms is None. Keep the range short enough that
       its 200 bins are no wider than the window (see ``pulse_packet``).
+    * With ``packet_free`` (and the packet readout on): the window-free numbers of
+      :func:`lamina.analysis.readout.packet_readout_free` (``packet_size_free`` per neuron,
+      ``packet_sd_free_ms``, ``packet_latency_free_ms``, ``packet_count_raw``,
+      ``packet_free_half_ms``, ``packet_free_z``, ``packet_size_fit``, ``packet_sd_fit_ms``,
+      ``packet_latency_fit_ms``) searched over ``free_search_ms`` (default the packet range),
+      with the same background.
     * With a ``stimulus`` trace (sample i covers t_start_ms + i * stimulus_dt_ms):
       the layer's rate per neuron (Hz) is binned at ``mi_bin_ms`` (default
       stimulus_dt_ms; must be a multiple of it, the stimulus is then block-averaged),
@@ -82,6 +93,12 @@ def layer_summary(
       0..Nyquist minus its bias, the mean rate of N_SHIFTS circularly shifted
       responses (``info_rate_shift_null``; raw value and null mean are kept as
       ``info_rate_raw_bits_s`` and ``info_rate_null_bits_s``). Without a stimulus these are NaN.
+    * With a ``stimulus`` and ``transfer`` (the layers a chain, in order): ``transfer_te_bits``,
+      the transfer entropy from the previous layer's rate (layer 0: from the stimulus) into
+      this layer's, :func:`lamina.analysis.transfer.transfer_entropy_scan` (KSG k =
+      ``TE_K``, target history 1 bin, source lags 1 … ``TE_MAX_LAG_MS``, maximised over lags,
+      minus the mean of ``TE_N_SHIFTS`` circularly shifted, equally maximised surrogates;
+      ``transfer_te_raw_bits``, ``transfer_te_null_bits``, ``transfer_te_lag_ms`` kept too).
 
     All layers' lag scans, and all KSG estimates, run as single ``mi_batch`` calls.
 
@@ -101,6 +118,10 @@ def layer_summary(
         Pulse-packet half window, ms, or None to skip the packet readout.
     packet_range_ms : (float, float), optional
         (start, stop) of the packet histogram, ms.
+    packet_free : bool
+        Also compute the window-free packet numbers.
+    free_search_ms : (float, float), optional
+        Search range of the window-free numbers, ms (default ``packet_range_ms``).
     baseline_rate_hz : mapping, sequence or float, optional
         Background rate per neuron for the packet baseline, Hz.
     stimulus : array, optional
@@ -117,6 +138,8 @@ def layer_summary(
         Welch segment length (samples at mi_bin_ms) for the information rate.
     seed : int
         KSG jitter and shift-null seed.
+    transfer : bool
+        Also the layer-to-layer transfer entropy (needs a stimulus; layers in chain order).
 
     Returns
     -------
@@ -158,6 +181,19 @@ def layer_summary(
         out[key].update(packet_readout(t, int(sizes[key]), packet_lo, packet_hi, onset_ms=float(onset_ms),
                                        baseline_rate_hz=None if base is None else float(base),
                                        window_ms=packet_window_ms))
+        if packet_free:
+            lo = packet_lo if free_search_ms is None else free_search_ms[0]
+            hi = packet_hi if free_search_ms is None else free_search_ms[1]
+            out[key].update(packet_readout_free(t, int(sizes[key]), lo, hi, onset_ms=float(onset_ms),
+                                                baseline_rate_hz=None if base is None else float(base)))
+    if packet_window_ms is not None and packet_free:
+        params.update(packet_free_method="baseline-subtracted moments in centroid ± n SD (packet_moments); "
+                                         "Poisson ML Gaussian + baseline fit (packet_gaussian_fit)",
+                      packet_free_n_sd=float(FREE_N_SD), packet_free_min_half_ms=float(FREE_MIN_HALF_MS),
+                      packet_free_max_half_ms=float(FREE_MAX_HALF_MS), packet_fit_bin_ms=float(FREE_FIT_BIN_MS),
+                      packet_free_size_units="spikes per neuron",
+                      packet_free_start_ms=float(packet_lo if free_search_ms is None else free_search_ms[0]),
+                      packet_free_stop_ms=float(packet_hi if free_search_ms is None else free_search_ms[1]))
     if packet_window_ms is not None:
         params.update(packet_method="Han, De Schutter & Hong 2020", packet_n_bins=PACKET_N_BINS,
                       packet_window_ms=float(packet_window_ms), packet_sd_ddof=0,
@@ -171,14 +207,14 @@ def layer_summary(
                             info_rate_raw_bits_s=NAN, info_rate_null_bits_s=NAN)
         return out, params
     params.update(_stimulus_measures(times, sizes, keys, out, stimulus, stimulus_dt_ms, t_start_ms,
-                                     mi_bin_ms, max_lag_ms, ksg_k, nperseg, seed))
+                                     mi_bin_ms, max_lag_ms, ksg_k, nperseg, seed, transfer))
     return out, params
 
 
 def _stimulus_measures(
     times: dict, sizes: dict, keys: list[Hashable], out: dict, stimulus: ArrayLike,
     stimulus_dt_ms: float | None, t_start_ms: float, mi_bin_ms: float | None,
-    max_lag_ms: float, ksg_k: int, nperseg: int, seed: int,
+    max_lag_ms: float, ksg_k: int, nperseg: int, seed: int, transfer: bool = False,
 ) -> dict[str, Any]:
     """Fill the stimulus-dependent entries of ``out``; returns their parameters."""
     if stimulus_dt_ms is None or not stimulus_dt_ms > 0:
@@ -207,7 +243,23 @@ def _stimulus_measures(
         out[key].update(mi_gcmi_bits=float(scan[i, best[i]]), mi_ksg_bits=float(ksg[i]),
                         best_lag_ms=float(best[i] * bin_ms), info_rate_bits_s=rate_bits - float(null.mean()),
                         info_rate_raw_bits_s=rate_bits, info_rate_null_bits_s=float(null.mean()))
+    extra: dict[str, Any] = {}
+    if transfer:
+        from .transfer import TE_K, TE_MAX_LAG_MS, TE_N_SHIFTS, transfer_entropy_scan
+
+        te_lags = list(range(1, max(1, int(math.floor(TE_MAX_LAG_MS / bin_ms + 1e-9))) + 1))
+        for i, key in enumerate(keys):
+            src = stim if i == 0 else rates[i - 1]
+            te = transfer_entropy_scan(src, rates[i], te_lags, 1, TE_K, n_shifts=TE_N_SHIFTS, seed=seed + i)
+            out[key].update(transfer_te_bits=te["te"], transfer_te_raw_bits=te["te_raw"],
+                            transfer_te_null_bits=te["null_mean"], transfer_te_lag_ms=float(te["best_lag"] * bin_ms))
+        extra = {"transfer_method": "KSG (Frenzel-Pompe) TE, target history 1 bin, max over source lags minus the "
+                                    "mean lag-maximised TE of circularly shifted sources",
+                 "transfer_source": "the previous layer's rate (layer 0: the stimulus)",
+                 "transfer_k": int(TE_K), "transfer_max_lag_ms": float(te_lags[-1] * bin_ms),
+                 "transfer_n_shifts": int(TE_N_SHIFTS), "transfer_bin_ms": float(bin_ms)}
     return {
+        **extra,
         "stimulus_dt_ms": float(stimulus_dt_ms), "mi_bin_ms": float(bin_ms),
         "mi_n_samples": int(m), "max_lag_ms": float(max_lag * bin_ms),
         "lag_convention": "stimulus leads layer by best_lag_ms",
@@ -244,7 +296,10 @@ def analyze_run(layers: list[dict], spikes: dict[str, tuple[np.ndarray, np.ndarr
         count subtracted (:func:`baseline_rates`); with an OU input everything over
         [:data:`SKIP_MS`, end), MI and coherence at :data:`MI_BIN_MS` bins, lags up to
         :data:`MAX_LAG_MS`, Welch segments of :data:`WELCH_SEGMENT_MS`, estimator seed
-        :data:`ESTIMATOR_SEED`.
+        :data:`ESTIMATOR_SEED`; with an input current also the layer-to-layer transfer entropy
+        (``transfer_te_bits`` on layer z: layer z-1 → z, layer 0: current → layer 0). Pulse
+        packets get the window-free packet numbers too (searched from the end of the
+        pre-stimulus window, :func:`free_search_start_ms`).
     params : dict
         Estimator settings.
     filters : dict
@@ -256,7 +311,9 @@ def analyze_run(layers: list[dict], spikes: dict[str, tuple[np.ndarray, np.ndarr
     nperseg = int(round(WELCH_SEGMENT_MS / MI_BIN_MS))
     t_start = analysis_start_ms(stimulus)
     kw: dict = {"onset_ms": stimulus_onset_ms(stimulus), "packet_window_ms": PACKET_WINDOW_MS,
-                "packet_range_ms": (0.0, float(duration_ms)), "seed": ESTIMATOR_SEED}
+                "packet_range_ms": (0.0, float(duration_ms)), "seed": ESTIMATOR_SEED,
+                "packet_free": stimulus.get("kind") == "pulse_packet",
+                "free_search_ms": (free_search_start_ms(stimulus), float(duration_ms))}
     bases = baseline_rates(layers, spikes, duration_ms, stimulus)
     if bases is not None:
         kw["baseline_rate_hz"] = bases
@@ -264,7 +321,7 @@ def analyze_run(layers: list[dict], spikes: dict[str, tuple[np.ndarray, np.ndarr
     if current is not None:
         dt_ms = float(stimulus["current_dt_ms"])
         kw.update(stimulus=np.asarray(current, float)[int(round(t_start / dt_ms)):], stimulus_dt_ms=dt_ms,
-                  mi_bin_ms=MI_BIN_MS, max_lag_ms=MAX_LAG_MS, nperseg=nperseg)
+                  mi_bin_ms=MI_BIN_MS, max_lag_ms=MAX_LAG_MS, nperseg=nperseg, transfer=True)
     times = {l["name"]: spikes[l["name"]][0] for l in layers}
     sizes = {l["name"]: int(l["size"]) for l in layers}
     per_layer, params = layer_summary(times, sizes, float(duration_ms) - t_start, t_start_ms=t_start, **kw)

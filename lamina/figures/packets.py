@@ -8,6 +8,8 @@ import numpy as np
 from . import style as plots
 from .context import Context, Run, ensure_runs, finish_figure
 from ..analysis.readout import rebaseline_packet, window_rates
+from ..analysis.stats import (ALIVE_THRESHOLDS, WINDOW_SD_CEILING_MS, format_mean_ci, format_survival_table,
+                              survival_by_threshold)
 
 
 def layer_rates(run: Run, t_start: float = 20.0, t_stop: float | None = None) -> dict[str, float]:
@@ -158,16 +160,24 @@ def fig3(ctx: Context) -> list[Path]:
     last = df["layer"].max()
     for net in nets:
         lines.append(f"  {net}: spontaneous rate per layer (no-stimulus runs, Hz): "
-                     + ", ".join(f"{n.split('_', 1)[-1]} {plots.fmt_ci([b[n] for (nn, _, _), b in base.items() if nn == net], 1)}"
+                     + ", ".join(f"{n.split('_', 1)[-1]} {format_mean_ci([b[n] for (nn, _, _), b in base.items() if nn == net], 1)}"
                                  for n in [l['name'] for l in next(r for r in runs if r.network == net).chain]))
         for sig, alpha in inputs:
             d = df[(df.network == net) & (df.input_sigma_ms == sig) & (df.input_alpha == alpha) & (df.layer == last)]
-            lines.append(f"    input σ {sig:g} ms, α {alpha:g}: last layer packet size {plots.fmt_ci(d.packet_size_frac, 2)} "
-                         f"of the layer, SD {plots.fmt_ci(d.packet_sd_ms, 2, 'ms')}, latency {plots.fmt_ci(d.packet_latency_ms, 1, 'ms')}")
+            free = (f", window-free SD {format_mean_ci(d.packet_sd_free_ms, 2, 'ms')}"
+                    if "packet_sd_free_ms" in d else "")
+            lines.append(f"    input σ {sig:g} ms, α {alpha:g}: last layer packet size "
+                         f"{format_mean_ci(d.packet_size_frac, 2, method='bootstrap')} "
+                         f"of the layer, SD {format_mean_ci(d.packet_sd_ms, 2, 'ms')}{free}, "
+                         f"latency {format_mean_ci(d.packet_latency_ms, 1, 'ms')}")
     return finish_figure(ctx, fig, "fig3", "Fig. 3 — pulse-packet propagation in Het, Diff-only and Int-only FFNs",
                          lines, f"Spec: sims/fig3.toml ({ctx.scale} scale).", tight=False,
                          notes=("Packet readout: 200 bins over the run, ±4 ms around the peak bin, baseline (same "
-                                "network and seed without stimulus) subtracted from the size.",))
+                                "network and seed without stimulus) subtracted from the size. Its SD cannot exceed "
+                                f"the window's ceiling 8/√12 = {WINDOW_SD_CEILING_MS:.2f} ms; the window-free SD "
+                                "(baseline-subtracted moments of the spike times in centroid ± 3 SD, the run's own "
+                                "pre-stimulus rate subtracted) has no ceiling. CIs: t over seeds (SD, latency), "
+                                "bootstrap (size: alive/dead seeds make it bimodal); none with fewer than 4 seeds.",))
 
 
 def _packet_figure(ctx: Context, fig_id: str, runs: list[Run], title: str, spec: str,
@@ -186,7 +196,14 @@ def _packet_figure(ctx: Context, fig_id: str, runs: list[Run], title: str, spec:
              "spontaneous burst, and its SD meaningless).",
              "  Per network, input (sigma ms, alpha) and layer 0 … L: mean over seeds of the packet size as a fraction "
              "of the layer (baseline-subtracted) | SD (ms) | latency after t0 (ms); '–' where the mean size is below "
-             "the alive threshold (in at least half the seeds). 95 % CIs of the last layer below each input."]
+             "the alive threshold (in at least half the seeds). 95 % CIs of the last layer below each input "
+             "(size: bootstrap over seeds, SD and latency: t; none with fewer than 4 seeds).",
+             f"  SD panels: grey dotted line = the ±4 ms window's ceiling 8/√12 = {WINDOW_SD_CEILING_MS:.2f} ms (a "
+             "uniform background's SD in the window: SDs near it are not a measured width); dashed = the window-free "
+             "SD (baseline-subtracted moments, median over alive seeds), which has no ceiling.",
+             "  Survival: seeds alive in the last layer at alive thresholds "
+             + ", ".join(f"{c:.2f}" for c in ALIVE_THRESHOLDS) + " above the no-stimulus readout, k/n, probability "
+             "[95 % Wilson CI]."]
     for i, net in enumerate(nets):
         lines.append(f"  {net}:")
         for k, (sig, alpha) in enumerate(inputs):
@@ -208,15 +225,28 @@ def _packet_figure(ctx: Context, fig_id: str, runs: list[Run], title: str, spec:
                 stats[key] = (np.array(ms), None)
                 frac = d.input_alpha_frac.iloc[0]
                 ax.plot(layers, meds, "-", color=colors[k], lw=1.1, label=f"σ {sig:g} ms, α {alpha:g} ({frac:.0%})")
+                if key == "packet_sd_ms" and "packet_sd_free_ms" in d:
+                    free = []
+                    for z in layers:
+                        dz = d[d.layer == z]
+                        v = dz.packet_sd_free_ms[dz.alive].to_numpy(dtype=float)
+                        v = v[np.isfinite(v)]
+                        free.append(float(np.median(v)) if v.size else np.nan)
+                    ax.plot(layers, free, "--", color=colors[k], lw=0.8)
             alive = np.array([d[d.layer == z].alive.mean() >= 0.5 for z in layers])
             dl = d[d.layer == layers[-1]]
-            last = (f"      last layer: size {plots.fmt_ci(dl.packet_size_frac, 2)} (no-stimulus readout "
-                    f"{dl.packet_floor_frac.mean():.2f}), SD {plots.fmt_ci(dl.packet_sd_ms[dl.alive], 2, 'ms')}, "
-                    f"latency {plots.fmt_ci(dl.packet_latency_ms[dl.alive], 1, 'ms')}, alive in {int(dl.alive.sum())}/{len(dl)} seeds")
+            free_sd = (f", window-free SD {format_mean_ci(dl.packet_sd_free_ms[dl.alive], 2, 'ms')}"
+                       if "packet_sd_free_ms" in dl else "")
+            last = (f"      last layer: size {format_mean_ci(dl.packet_size_frac, 2, method='bootstrap')} (no-stimulus "
+                    f"readout {dl.packet_floor_frac.mean():.2f}), SD {format_mean_ci(dl.packet_sd_ms[dl.alive], 2, 'ms')}"
+                    f"{free_sd}, latency {format_mean_ci(dl.packet_latency_ms[dl.alive], 1, 'ms')}, "
+                    f"alive in {int(dl.alive.sum())}/{len(dl)} seeds")
             lines.append(f"    σ {sig:g}, α {alpha:g}: size " + " ".join(f"{m:.2f}" for m in stats["packet_size_frac"][0])
                          + " | SD " + " ".join(f"{m:.1f}" if a else "–" for m, a in zip(stats["packet_sd_ms"][0], alive))
                          + " | latency " + " ".join(f"{m:.0f}" if a else "–" for m, a in zip(stats["packet_latency_ms"][0], alive)))
             lines.append(last)
+            surv = survival_by_threshold(dl.packet_size_frac.to_numpy(), dl.packet_floor_frac.to_numpy())
+            lines += ["      " + t.replace("L0 ", "") for t in format_survival_table(surv)]
         lat_meds = [np.nanmedian(d2.packet_latency_ms[d2.alive]) for _, d2 in df[df.network == net].groupby(["input_sigma_ms", "input_alpha", "layer"])
                     if d2.alive.any()]
         if lat_meds:  # latency outliers (a background bin picked as the peak) are clipped
@@ -226,6 +256,10 @@ def _packet_figure(ctx: Context, fig_id: str, runs: list[Run], title: str, spec:
         axes[i, 2].set_ylabel("latency after t0 (ms)")
         axes[i, 0].set_ylim(bottom=0)
         axes[i, 1].set_ylim(bottom=0)
+        axes[i, 1].axhline(WINDOW_SD_CEILING_MS, color="0.45", ls=":", lw=0.8, zorder=0)
+    axes[0, 1].annotate(f"window ceiling {WINDOW_SD_CEILING_MS:.2f} ms", (0.02, WINDOW_SD_CEILING_MS),
+                        xycoords=("axes fraction", "data"), xytext=(0, 2), textcoords="offset points",
+                        fontsize=6, color="0.35", va="bottom")
     for ax in axes[-1]:
         ax.set_xlabel("layer (0 = input)")
     axes[0, 0].legend(frameon=False, fontsize=5.5)

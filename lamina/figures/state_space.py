@@ -8,6 +8,7 @@ import numpy as np
 from . import style as plots
 from .context import Context, ensure_runs, finish_figure
 from .packets import packet_rows, rows_to_frame, ALIVE_FRAC
+from ..analysis.stats import ALIVE_THRESHOLDS, WINDOW_SD_CEILING_MS
 
 
 def _state_space(ctx: Context, fig_id: str, spec: str, title: str) -> list[Path]:
@@ -42,11 +43,19 @@ def _state_space(ctx: Context, fig_id: str, spec: str, title: str) -> list[Path]
                 alive_map[a_i, s_i] = d.alive.mean() >= 0.5
                 sd[a_i, s_i] = d.packet_sd_ms[d.alive].mean() if d.alive.any() else np.nan
         n_alive = int(alive_map.sum())
+        dn = df[df.network == net]
+        by_threshold = []
+        for c in ALIVE_THRESHOLDS:
+            alive_c = (dn.packet_size_frac - dn.packet_floor_frac >= c).groupby(
+                [dn.input_alpha, dn.input_sigma_ms]).mean() >= 0.5
+            by_threshold.append(f"{c:.2f}: {int(alive_c.sum())}")
         fl = df[df.network == net].packet_floor_frac.mean()
         lines.append(f"  {net}: alive in {n_alive}/{size.size} grid points (no-stimulus readout of the last layer "
-                     f"{fl:.2f}); size map:")
+                     f"{fl:.2f}); alive grid points by alive threshold above that readout: "
+                     + ", ".join(by_threshold) + "; size map:")
         lines += ["    " + " ".join(f"{v:5.2f}" for v in row) for row in size]
-        lines.append("    SD map (ms):")
+        lines.append(f"    SD map (ms; the ±4 ms window cannot read more than 8/√12 = {WINDOW_SD_CEILING_MS:.2f} ms, "
+                     "cyan line on the colour bar):")
         lines += ["    " + " ".join(f"{v:5.1f}" if np.isfinite(v) else "    –" for v in row) for row in sd]
         frac = [a / int(runs[0].chain[0]["size"]) for a in alphas]
         for j, (m, lab, kw) in enumerate(((size, "packet size (fraction)", {"vmin": 0, "vmax": 1, "cmap": "viridis"}),
@@ -63,11 +72,14 @@ def _state_space(ctx: Context, fig_id: str, spec: str, title: str) -> list[Path]
             ax.set_yticklabels([f"{f:.0%}" for f in frac])
             ax.set_xlabel("input σ (ms)")
             ax.set_ylabel(f"{net}\ninput α (of layer)" if j == 0 else "input α (of layer)")
-            fig.colorbar(im, ax=ax, label=lab, fraction=0.05)
+            cb = fig.colorbar(im, ax=ax, label=lab, fraction=0.05)
+            if j == 1:  # the ±4 ms window's SD ceiling on the SD colour scale
+                cb.ax.axhline(WINDOW_SD_CEILING_MS, color="c", lw=1.0)
         _trajectories(axes[i, 2], full[full.network == net], alphas, sigmas)
     lines.append("  Right: state-space trajectories, one per input: (SD, size) of the packet in layers 0 … "
                  f"{last} (means over seeds; a trajectory stops at the first layer where the packet is not alive "
-                 "in at least half the seeds, marked ×; ● = last layer reached alive).")
+                 "in at least half the seeds, marked ×; ● = last layer reached alive); dotted: the ±4 ms window's "
+                 f"SD ceiling {WINDOW_SD_CEILING_MS:.2f} ms.")
     return finish_figure(ctx, fig, fig_id, f"{fig_id} — {title}", lines,
                          f"Spec: {spec_path(spec)} ({ctx.scale} scale, {len({r.seed for r in runs})} seed(s)).")
 
@@ -94,10 +106,12 @@ def _trajectories(ax, df, alphas: list[float], sigmas: list[float]) -> None:
                 if xs:
                     ax.plot(xs[-1], ys[-1], "o", color=colors[a_i], ms=2.5)
             ax.plot(xs, ys, "-", color=colors[a_i], lw=0.6, alpha=0.8)
+    ax.axvline(WINDOW_SD_CEILING_MS, color="0.45", ls=":", lw=0.8, zorder=0)
+    ax.text(WINDOW_SD_CEILING_MS, 1.02, " window ceiling", fontsize=5.5, color="0.35", va="top")
     ax.set_xlabel("packet SD (ms)")
     ax.set_ylabel("packet size (fraction)")
     ax.set_ylim(0, 1.05)
-    ax.set_xlim(left=0)
+    ax.set_xlim(0, max(ax.get_xlim()[1], 1.2 * WINDOW_SD_CEILING_MS))
 
 
 def spec_path(name: str) -> str:

@@ -50,9 +50,11 @@ def simulate_and_write_batch(exps: list[Experiment], runs_dir: str | Path, filen
 def analyze_file(path: str | Path) -> dict[str, dict[str, float]]:
     """Analyse one run file and store the numbers in its ``/analysis`` group (idempotent);
     returns the per-layer numbers."""
+    from ..analysis.readout import FREE_META
     from ..analysis.summary import analyze_run
+    from ..analysis.transfer import TRANSFER_META
 
     run = open_run(path)
     per_layer, params, filters = analyze_run(run.layers, run.spikes, float(run.attrs["duration_ms"]), run.stimulus)
-    write_analysis(path, per_layer, params, filters)
+    write_analysis(path, per_layer, params, filters, meta={**FREE_META, **TRANSFER_META})
     return per_layer

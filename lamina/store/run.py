@@ -822,7 +822,7 @@ ANALYSIS_META = {
 
 #: Version of the ``/analysis`` names and settings. An ``/analysis`` group written under another
 #: version is not read back (``RunData.analysis`` is empty), so figures re-analyse the run.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3  # 3: window-free packet measures and per-layer transfer entropy (issue 13)
 
 
 def _current_analysis(g: h5py.Group) -> bool:
@@ -830,7 +830,8 @@ def _current_analysis(g: h5py.Group) -> bool:
 
 
 def write_analysis(path: str | Path, per_layer: dict[str, dict[str, float]], params: dict[str, Any],
-                   filters: dict[str, dict[str, np.ndarray]] | None = None) -> None:
+                   filters: dict[str, dict[str, np.ndarray]] | None = None,
+                   meta: dict[str, tuple[str, str]] | None = None) -> None:
     """Replace the ``/analysis`` group of run file ``path`` (atomically: copy, modify, rename).
 
     Parameters
@@ -844,6 +845,9 @@ def write_analysis(path: str | Path, per_layer: dict[str, dict[str, float]], par
         The estimator settings, stored as ``/analysis`` attributes.
     filters : dict, optional
         layer -> {name: array}: the linear filter, ``/analysis/<layer>/filter/<name>``.
+    meta : dict, optional
+        name -> (units, method) of scalars that :data:`ANALYSIS_META` does not list (the analysis
+        modules that compute them own their names: ``readout.FREE_META``, ``transfer.TRANSFER_META``).
 
     Notes
     -----
@@ -870,7 +874,7 @@ def write_analysis(path: str | Path, per_layer: dict[str, dict[str, float]], par
                 lg = g.create_group(str(layer))
                 for name, value in numbers.items():
                     d = lg.create_dataset(name, data=np.float64(value))
-                    units, method = ANALYSIS_META.get(name, ("", ""))
+                    units, method = (meta or {}).get(name) or ANALYSIS_META.get(name, ("", ""))
                     d.attrs.update(units=units, method=method)
                 for name, arr in (filters or {}).get(layer, {}).items():
                     lg.create_dataset(f"filter/{name}", data=arr)
