@@ -185,12 +185,12 @@ def _deterministic_failure(error: str) -> bool:
 
 
 def cmd_figures(args) -> int:
-    from .figures import Context, figure_recipes, make_figures
+    from .figures import NOT_IN_ALL, Context, figure_recipes, make_figures
 
     recipes = figure_recipes()
     ids = list(args.ids or [])
     if args.all or not ids:
-        ids = list(recipes)
+        ids = [i for i in recipes if i not in NOT_IN_ALL]
     unknown = [i for i in ids if i not in recipes]
     if unknown:
         raise ConfigError("figures", unknown[0], f"a figure id ({', '.join(recipes)})")
@@ -591,6 +591,7 @@ FIGURE_NOTES = {
     "ou_ffn": "deep FFNs driven by a common OU current: MI and information rate per layer",
     "figA4": "fly pathway with an OU input: information in PN and LHN rates",
     "ou_filters": "per-layer and cumulative input → layer linear filters (OU input)",
+    "profile_search": "layer-profile search (lamina search): objective over trials, best β_w profiles vs Het (not in --all)",
 }
 
 _FIGURE_SUFFIXES = {".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp"}
@@ -728,7 +729,7 @@ def build_parser() -> argparse.ArgumentParser:
     an.set_defaults(func=cmd_analyze)
     fg = sub.add_parser("figures", help="regenerate paper figures (runs or reuses the needed results)")
     fg.add_argument("ids", nargs="*", help="figure ids (default: --all): fig1 fig2 fig3 fig3_packets fig4 figA2 "
-                    "figA3 figA5 info_strength sensitivity ou_ffn figA4 ou_filters")
+                    "figA3 figA5 info_strength sensitivity ou_ffn figA4 ou_filters; profile_search only by name")
     fg.add_argument("--all", action="store_true", help="every figure")
     fg.add_argument("--scale", default="small", help="small (2 cores, minutes) or paper (published sizes)")
     fg.add_argument("-o", "--output", default="figures", help="figure directory (default figures/)")
@@ -756,6 +757,9 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="cell cards and their variants, shipped specs, figure ids")
     ls.add_argument("what", nargs="?", default=None, help="cells, specs or figures (default: all three)")
     ls.set_defaults(func=cmd_list)
+    from .search.cli import add_parser as add_search_parser  # `lamina search` (issue 14): lamina.search owns it
+
+    add_search_parser(sub)
     return p
 
 

@@ -43,7 +43,8 @@ INPUT_KINDS = {  # kind -> {param: (dimension kind, required default or None)}
     "current_pulse": {"onset": ("time", None), "amplitude": ("current", ""), "jump": ("current", ""),
                       "tau_rise": ("time", None), "tau_decay": ("time", None)},
 }
-_TOP = {"name", "description", "simulation", "network", "cells", "input", "record", "sweep", "scales", "scale"}
+_TOP = {"name", "description", "simulation", "network", "cells", "input", "record", "sweep", "scales", "scale",
+        "search"}  # [search]: lamina.search.spec judges it (a study, not a run)
 _SIM = {"duration", "dt", "method", "backend", "seed", "precision", "spike_detection"}
 _NET = {"layers", "size", "connection", "inhibition"}
 _LAYER = {"cell", "name", "size", "params"}

@@ -24,20 +24,25 @@ from typing import Callable
 
 from .context import Context
 
-__all__ = ["Context", "figure_recipes", "make_figures"]
+__all__ = ["Context", "NOT_IN_ALL", "figure_recipes", "make_figures"]
 
 Recipe = Callable[[Context], list[Path]]
 
 
+#: Figures that ``--all`` leaves out: the profile search is a study of hours (``lamina search``);
+#: ``lamina figures profile_search`` draws it (and runs what is missing).
+NOT_IN_ALL = ("profile_search",)
+
+
 def figure_recipes() -> dict[str, Recipe]:
     """Every figure id → its recipe, in ``--all`` order."""
-    from . import filters, information, packets, single_cell, state_space
+    from . import filters, information, packets, profile_search, single_cell, state_space
 
     return {"fig1": single_cell.fig1, "fig2": single_cell.fig2, "fig3": packets.fig3,
             "fig3_packets": packets.fig3_packets, "fig4": packets.fig4, "figA2": state_space.figA2,
             "figA3": state_space.figA3, "figA5": packets.figA5, "info_strength": information.info_strength,
             "sensitivity": information.sensitivity, "ou_ffn": information.ou_ffn, "figA4": information.figA4,
-            "ou_filters": filters.ou_filters}
+            "ou_filters": filters.ou_filters, "profile_search": profile_search.profile_search}
 
 
 def make_figures(ids: list[str], ctx: Context) -> dict[str, list[Path]]:
