@@ -31,6 +31,10 @@ PRECISIONS = ("double", "single")
 # simulation.spike_detection: "lamina" = the card's own rule (Prescott: refractory while v > v_th and
 # for t_ref after the crossing); "authors" = Han et al.'s code, refractory for t_ref only.
 SPIKE_DETECTION = ("lamina", "authors")
+# simulation.noise: "brian2" = Brian2's xi (a stateful generator seeded per run); "counter" =
+# lamina.rng.lamina_randn (counter-based: a pure function of seed, neuron and step, so the loop
+# vectorises and a replica's noise does not depend on its batch).
+NOISE = ("brian2", "counter")
 INPUT_KINDS = {  # kind -> {param: (dimension kind, required default or None)}
     "none": {},
     "pulse_packet": {"alpha": ("count", None), "sigma": ("time", None), "t0": ("time", None),
@@ -45,7 +49,7 @@ INPUT_KINDS = {  # kind -> {param: (dimension kind, required default or None)}
 }
 _TOP = {"name", "description", "simulation", "network", "cells", "input", "record", "sweep", "scales", "scale",
         "search"}  # [search]: lamina.search.spec judges it (a study, not a run)
-_SIM = {"duration", "dt", "method", "backend", "seed", "precision", "spike_detection"}
+_SIM = {"duration", "dt", "method", "backend", "seed", "precision", "spike_detection", "noise"}
 _NET = {"layers", "size", "connection", "inhibition"}
 _LAYER = {"cell", "name", "size", "params"}
 _CONN = {"rule", "p", "in_degree", "delay"}
@@ -503,6 +507,9 @@ def _experiment(raw: dict) -> Experiment:
     spike_detection = sim.get("spike_detection", "lamina")
     if not isinstance(spike_detection, str) or spike_detection not in SPIKE_DETECTION:
         raise ConfigError("simulation.spike_detection", spike_detection, f"one of {', '.join(SPIKE_DETECTION)}")
+    noise = sim.get("noise", "brian2")  # like spike_detection: not written into the spec when absent
+    if not isinstance(noise, str) or noise not in NOISE:
+        raise ConfigError("simulation.noise", noise, f"one of {', '.join(NOISE)}")
     seed = sim.setdefault("seed", 1)
     if not _valid_seed(seed):
         raise ConfigError("simulation.seed", seed, "an integer in [0, 2**32)")

@@ -202,7 +202,12 @@ def group_equations(exp: Experiment, layout: Layout, group: int, n_pathways: int
     card = exp.layers[z0].cell.card
     cu = _unit_str(card.current_unit)
     inh, current, kick = _group_features(exp, layout, group)
-    lines = [card.equations.strip(), SYNAPSE_EQS.strip(), SYNAPSE_INH_EQS.strip() if inh else "y_i = 0 : 1",
+    eqs = card.equations.strip()
+    if counter_noise(exp):  # xi -> lamina_randn(noise_seed, stream, noise_index, t_in_timesteps)/sqrt(dt)
+        from .rng import replace_xi
+
+        eqs = replace_xi(eqs, seed="noise_seed", neuron="noise_index")
+    lines = [eqs, SYNAPSE_EQS.strip(), SYNAPSE_INH_EQS.strip() if inh else "y_i = 0 : 1",
              f"I_syn = {card.synaptic_current} : {cu}"]
     if current:
         lines += [f"I_ext = I_bias + stim_gain*I_stim(t, stim_col) : {cu}", "stim_gain : 1 (constant)",
@@ -211,12 +216,28 @@ def group_equations(exp: Experiment, layout: Layout, group: int, n_pathways: int
         lines.append(f"I_ext = I_bias : {cu}")
     if kick:
         lines += ["kick_step : integer (constant)", "kick_v : volt (constant)"]
+    if counter_noise(exp):  # per neuron: a batch's replicas have their own seeds
+        lines += ["noise_seed : integer (constant)", "noise_index : integer (constant)"]
     lines += [f"{k} : {_unit_str(v)} ({'constant, shared' if k in shared else 'constant'})"
               for k, v in card.parameters.items()]
     # connectivity: per pathway object, this neuron's target (or source) range and p / in-degree
     for s in range(n_pathways):
         lines += [f"lo{s} : integer (constant)", f"hi{s} : integer (constant)", f"k{s} : 1 (constant)"]
     return "\n".join(lines)
+
+
+def counter_noise(exp: Experiment) -> bool:
+    """True if ``simulation.noise = "counter"``: the cards' ``xi`` becomes :func:`lamina.rng.lamina_randn`
+    keyed by the replica's noise seed, the neuron's index within its replica and the time step."""
+    return exp.spec.get("simulation", {}).get("noise", "brian2") == "counter"
+
+
+def noise_seed(seed: int) -> int:
+    """The counter generator's seed of a run (int32 bits of a uint32), derived from the run's seed
+    alone, so a replica's noise is the same in any batch and batch position."""
+    from .rng import seed_to_int32
+
+    return seed_to_int32(int(np.random.SeedSequence([int(seed), 0x6E6F6973]).generate_state(1, np.uint32)[0]))
 
 
 def spike_rule(exp: Experiment, card: Any) -> tuple[str, str | None]:
@@ -250,6 +271,8 @@ def structure_key(exp: Experiment, backend: str, batch: int = 1, extra: Sequence
         "input": exp.input.kind,
         "record": (exp.record.spikes, exp.record.trace_vars, exp.record.trace_neurons),
     }
+    if counter_noise(exp):  # only then, so the keys of every other spec stay as they were
+        parts["noise"] = "counter"
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -299,7 +322,7 @@ def build(exp: Experiment, batch: int = 1, shared: Shared | None = None) -> Buil
             layout.group_size[g], group_equations(exp, layout, g, n_path[g], shared.get(g, frozenset())),
             threshold=spike_rule(exp, card)[0],
             reset=card.reset, refractory=spike_rule(exp, card)[1] or False, method=exp.method,
-            name=f"cells{g}", namespace={"I_stim": stim_array} if stim_array else {},
+            name=f"cells{g}", namespace={**({"I_stim": stim_array} if stim_array else {}), **_noise_namespace(exp)},
         )
         for var, value in card.initial.items():
             setattr(grp, var, value)
@@ -380,13 +403,18 @@ def run_values(exps: Sequence[Experiment], built: Built, stims: Sequence[Stimulu
         for var in _run_time_vars(exps[0], layout, g):
             if var in built.shared.get(g, ()):
                 continue
-            values[(g, var)] = np.zeros(layout.group_size[g], np.int32 if var == "kick_step" else np.float64)
+            values[(g, var)] = np.zeros(layout.group_size[g], np.int32 if var in _INT_VARS else np.float64)
             if var == "kick_step":
                 values[(g, var)][:] = NO_KICK
     for r, (exp, stim, rng) in enumerate(zip(exps, stims, rngs)):
+        offset = 0  # the neuron's index within its replica's network (layer order), for the noise
         for z, layer in enumerate(exp.layers):
             s = layout.slot(z, r)
             g, cut = s.group, slice(s.start, s.start + s.size)
+            if counter_noise(exp):
+                values[(g, "noise_seed")][cut] = noise_seed(exp.seed)
+                values[(g, "noise_index")][cut] = np.arange(offset, offset + layer.size, dtype=np.int32)
+            offset += layer.size
             for k in layer.cell.card.parameters:
                 if k in built.shared.get(g, ()):  # one fixed value everywhere (draws nothing from rng)
                     values[(g, k)] = np.asarray(float(np.asarray(layer.cell.params[k])))
@@ -404,10 +432,23 @@ def run_values(exps: Sequence[Experiment], built: Built, stims: Sequence[Stimulu
     return values, current
 
 
+def _noise_namespace(exp: Experiment) -> dict:
+    if not counter_noise(exp):
+        return {}
+    from .rng import lamina_randn
+
+    return {"lamina_randn": lamina_randn}
+
+
+#: run-time variables stored as int32
+_INT_VARS = ("kick_step", "noise_seed", "noise_index")
+
+
 def _run_time_vars(exp: Experiment, layout: Layout, group: int) -> list[str]:
     card = exp.layers[layout.layers_of(group)[0]].cell.card
     _, current, kick = _group_features(exp, layout, group)
-    return list(card.parameters) + (["stim_gain"] if current else []) + (["kick_step", "kick_v"] if kick else [])
+    return (list(card.parameters) + (["stim_gain"] if current else []) + (["kick_step", "kick_v"] if kick else [])
+            + (["noise_seed", "noise_index"] if counter_noise(exp) else []))
 
 
 def projection_pairs(built: Built, exp: Experiment, projection: int, replica: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -244,6 +244,10 @@ class StandaloneBackend(Backend):
         self._device.delete(code=False, data=False, run_args=True, directory=False, force=True)
 
 
+#: gcc flags that let the counter-noise state update vectorise (part of the program via the noise mode)
+VECTORISE_FLAGS = ("-D__FAST_MATH__=1", "--param=vect-max-version-for-alias-checks=200")
+
+
 class CppBackend(StandaloneBackend):
     """C++ standalone (``cpp_standalone``), one thread per process."""
 
@@ -261,3 +265,10 @@ class CppBackend(StandaloneBackend):
     def configure(self, exp: Experiment, batch: int) -> None:
         super().configure(exp, batch)
         b2.prefs.devices.cpp_standalone.openmp_threads = 0  # 2 single-thread runs beat 1×2 threads here
+        # With the counter-based noise the state update can vectorise, given libmvec's declarations
+        # (Brian2's -fno-finite-math-only undefines __FAST_MATH__) and more alias checks than gcc's
+        # default 10 (docs/benchmarks-cpu.md). Set per build: preferences are global in a process.
+        from ..network import counter_noise
+
+        gcc = [a for a in b2.prefs.codegen.cpp.extra_compile_args_gcc if a not in VECTORISE_FLAGS]
+        b2.prefs.codegen.cpp.extra_compile_args_gcc = gcc + (list(VECTORISE_FLAGS) if counter_noise(exp) else [])
