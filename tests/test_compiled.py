@@ -108,5 +108,6 @@ def test_progress_goes_to_stderr_and_stdout_holds_only_the_table(first, cache_di
     out = subprocess.run([sys.executable, "-m", "lamina.cli", "run", str(spec), "-o", str(tmp_path / "o"),
                           "--figure", "none"], capture_output=True, text=True, check=True)
     lines = out.stdout.strip().splitlines()
-    assert lines[0].startswith("layer") and len(lines) == 2 + 3  # header, rule, three layers
+    # header, rule, three layers, and the legend of the packet columns
+    assert lines[0].startswith("layer") and len(lines) == 2 + 3 + 1 and lines[-1].startswith("packet size")
     assert "simulated in" in out.stderr and "Starting simulation" not in out.stdout
