@@ -208,13 +208,14 @@ def patch_sources(project: str | Path, keep: set[str] | None = None) -> dict[str
     main = project / "main.cu"
     src = main.read_text() if main.exists() else ""
     if "int main(int argc, char **argv)\n{\n" in src and src.count("    brian_end();\n") == 1 \
-            and re.search(r"^[ \t]*network\.run\(", src, re.M):
+            and re.search(r"^[ \t]*network(?:_\d+)?\.run\(", src, re.M):
         # where the program's time goes (set-up, loop, end-of-run writes), read by CudaBackend.execute
         stamp = 'std::cout << "lamina-timing {} " << std::chrono::duration<double>(std::chrono::steady_clock::now() - _lamina_t0).count() << std::endl;'
         src = "#include <chrono>\n" + src.replace(
             "int main(int argc, char **argv)\n{\n",
             "int main(int argc, char **argv)\n{\n    const auto _lamina_t0 = std::chrono::steady_clock::now();\n", 1)
-        src = re.sub(r"^([ \t]*)(network\.run\()", lambda m: m.group(1) + stamp.format("setup") + "\n" + m.group(1) + m.group(2),
+        # (a second network in a process is "network_1")
+        src = re.sub(r"^([ \t]*)(network(?:_\d+)?\.run\()", lambda m: m.group(1) + stamp.format("setup") + "\n" + m.group(1) + m.group(2),
                      src, count=1, flags=re.M)
         src = src.replace("    brian_end();\n", "    " + stamp.format("run") + "\n    brian_end();\n    "
                           + stamp.format("end") + "\n", 1)

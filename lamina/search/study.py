@@ -133,15 +133,9 @@ def _as_eval(x) -> Evaluation:
 
 
 def _lock(out: Path):
-    from filelock import FileLock, Timeout
+    from ..sweep.schedule import directory_lock
 
-    lock = FileLock(str(out / ".search.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise InputError("-o/--output", out, "a study directory that no other `lamina search` is running in "
-                         "right now (it is locked)") from None
-    return lock
+    return directory_lock(out, "search")
 
 
 def _requeue_stale(study, log) -> int:

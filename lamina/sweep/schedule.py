@@ -163,16 +163,22 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _lock(out: Path):
+def directory_lock(out: Path, command: str = "sweep"):
+    """Hold ``out/.<command>.lock`` (a sweep's or a search's output directory) or raise
+    :class:`InputError` at once if another ``lamina <command>`` holds it."""
     from filelock import FileLock, Timeout
 
-    lock = FileLock(str(out / ".sweep.lock"))
+    lock = FileLock(str(out / f".{command}.lock"))
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise InputError("-o/--output", out, "a sweep directory that no other `lamina sweep` "
+        raise InputError("-o/--output", out, f"a {command} directory that no other `lamina {command}` "
                           "is running in right now (it is locked)") from None
     return lock
+
+
+def _lock(out: Path):
+    return directory_lock(out, "sweep")
 
 
 def _structure_keys(points: list[SweepPoint]) -> dict[str, str]:
