@@ -37,21 +37,22 @@ CPP_BASELINE = True  # --no-cpp: leave out the one-core cpp runs of the scale ph
 HET13 = ["prescott.input"] + ["prescott.int", "prescott.diff"] * 6
 
 
-def het_spec(n: int, backend: str, precision: str = "double", duration_ms: float = 180.0, seed: int = 7) -> dict:
+def het_spec(n: int, backend: str, precision: str = "double", duration_ms: float = 180.0, seed: int = 7,
+             constants: str = "compiled") -> dict:
     return {
         "name": f"het13_{n}",
         "simulation": {"duration": f"{duration_ms:g} ms", "dt": "0.01 ms", "method": "heun", "backend": backend,
-                       "seed": seed, "precision": precision},
+                       "seed": seed, "precision": precision, "constants": constants},
         "network": {"layers": HET13, "size": n, "connection": {"rule": "feedforward", "p": "9/size"}},
         "input": {"kind": "pulse_packet", "alpha": int(0.4 * n), "sigma": "1 ms", "t0": f"{min(100.0, duration_ms / 2):g} ms"},
         "record": {"spikes": "all", "rate_bin": "0.5 ms"},
     }
 
 
-def small_spec(seed: int, backend: str, precision: str = "double") -> dict:
+def small_spec(seed: int, backend: str, precision: str = "double", noise: str = "brian2") -> dict:
     return {
         "name": "check", "simulation": {"duration": "150 ms", "dt": "0.01 ms", "method": "heun", "backend": backend,
-                                        "seed": seed, "precision": precision},
+                                        "seed": seed, "precision": precision, "noise": noise},
         "network": {"layers": ["prescott.input", "prescott.int", "prescott.diff", "prescott.int", "prescott.diff"],
                     "size": 200, "connection": {"rule": "feedforward", "p": "9/size"}},
         "input": {"kind": "pulse_packet", "alpha": 80, "sigma": "2 ms", "t0": "100 ms"},
@@ -104,12 +105,14 @@ def _build_one(args: tuple) -> dict:
 def programs(sizes: list[int], phases: set[str], sweep_batch: int) -> list[tuple[dict, int]]:
     out = []
     if "check" in phases:
-        out += [(small_spec(1, GPU), 20), (small_spec(1, GPU, "single"), 20), (small_spec(1, "cpp"), 20)]
+        out += [(small_spec(1, GPU), 20), (small_spec(1, GPU, "single"), 20), (small_spec(1, "cpp"), 20),
+                (small_spec(1, GPU, noise="counter"), 20), (small_spec(1, "cpp", noise="counter"), 20)]
         if GPU == "cuda":  # brian2cuda's code as generated: the set-up/read-out patches must change no spike
             out.append(({**small_spec(1, GPU), "_unpatched": True}, 20))
     if "scale" in phases:
         for n in sizes:
             out += [(het_spec(n, GPU), 1), (het_spec(n, GPU, "single"), 1),
+                    (het_spec(n, GPU, constants="run-time"), 1), (het_spec(n, GPU, "single", constants="run-time"), 1),
                     ({"plain": _plain_args(n, False)}, 1), ({"plain": _plain_args(n, True)}, 1)]
             if CPP_BASELINE:
                 out.append((het_spec(n, "cpp", duration_ms=_cpp_ms(n)), 1))
@@ -164,9 +167,12 @@ def phase_check(out: Path) -> None:
 
     seeds = list(range(300, 320))
     res = {}
-    for backend, precision in ((GPU, "double"), (GPU, "single"), ("cpp", "double")):
+    # simulation.noise = "counter" (lamina_randn) on both devices beside Brian2's generators
+    for backend, precision, noise in ((GPU, "double", "brian2"), (GPU, "single", "brian2"), ("cpp", "double", "brian2"),
+                                      (GPU, "counter", "counter"), ("cpp", "counter", "counter")):
         t0 = time.perf_counter()
-        rs = simulate_batch([experiment_from_dict(small_spec(s, backend, precision)) for s in seeds])
+        rs = simulate_batch([experiment_from_dict(small_spec(s, backend, "double" if noise == "counter" else precision,
+                                                             noise)) for s in seeds])
         res[(backend, precision)] = rs
         log(out, {"phase": "check", "backend": backend, "precision": precision, "batch": len(seeds),
                   "wall_s": time.perf_counter() - t0, "loop_s": rs[0].attrs["loop_time_s"],
@@ -197,6 +203,11 @@ def phase_check(out: Path) -> None:
     st = {k: np.array([_stats(r) for r in v]) for k, v in res.items()}
     ks_cpp = [float(ks_2samp(st[(GPU, "double")][:, c], st[("cpp", "double")][:, c]).pvalue) for c in range(st[("cpp", "double")].shape[1])]
     ks_single = [float(ks_2samp(st[(GPU, "double")][:, c], st[(GPU, "single")][:, c]).pvalue) for c in range(st[("cpp", "double")].shape[1])]
+    cols = range(st[("cpp", "double")].shape[1])
+    ks_counter = {"cuda_counter_vs_cpp_counter": [float(ks_2samp(st[(GPU, "counter")][:, c], st[("cpp", "counter")][:, c]).pvalue) for c in cols],
+                  "cuda_counter_vs_cuda_brian2": [float(ks_2samp(st[(GPU, "counter")][:, c], st[(GPU, "double")][:, c]).pvalue) for c in cols]}
+    log(out, {"phase": "check", "ks_p_counter_noise": ks_counter, **{f"min_p_{k}": min(v) for k, v in ks_counter.items()},
+              "mean_cuda_counter": st[(GPU, "counter")].mean(0).tolist(), "mean_cpp_counter": st[("cpp", "counter")].mean(0).tolist()})
     log(out, {"phase": "check", "same_batch_bit_identical": same, "replicas_differ": differ,
               "patched_equals_unpatched_bit_for_bit": patched_same,
               "ks_p_cuda_vs_cpp": ks_cpp, "ks_p_single_vs_double": ks_single,
@@ -229,9 +240,12 @@ def _lamina_run(spec: dict, repeats: int = 2) -> dict:
 def phase_scale(out: Path, sizes: list[int]) -> None:
     for n in sizes:
         row = {"phase": "scale", "n": n, "neurons": 13 * n}
-        for backend, precision in ((GPU, "double"), (GPU, "single")):
-            rec = _lamina_run(het_spec(n, backend, precision))
-            row[f"lamina_cuda_{precision}"] = {**rec, "neuron_steps_per_s": 13 * n * 18000 / rec["loop_s"]}
+        # simulation.constants: the card's values compiled in (default) and as run-time variables
+        for precision, constants in (("double", "compiled"), ("single", "compiled"), ("double", "run-time"),
+                                     ("single", "run-time")):
+            rec = _lamina_run(het_spec(n, GPU, precision, constants=constants))
+            tag = f"lamina_cuda_{precision}" + ("" if constants == "compiled" else "_runtime_constants")
+            row[tag] = {**rec, "neuron_steps_per_s": 13 * n * 18000 / rec["loop_s"]}
         dur = _cpp_ms(n)
         if CPP_BASELINE:
             rec = _lamina_run(het_spec(n, "cpp", duration_ms=dur), repeats=1 if n > 1000 else 2)
@@ -248,6 +262,10 @@ def phase_scale(out: Path, sizes: list[int]) -> None:
         d, s = row["lamina_cuda_double"], row["lamina_cuda_single"]
         pd_, ps_ = row.get("plain_cuda_double", {}), row.get("plain_cuda_single", {})
         c = row.get("lamina_cpp_1core", {"neuron_steps_per_s": float("nan")})
+        for precision in ("double", "single"):
+            row[f"compiled_over_runtime_constants_{precision}"] = (
+                row[f"lamina_cuda_{precision}"]["neuron_steps_per_s"]
+                / row[f"lamina_cuda_{precision}_runtime_constants"]["neuron_steps_per_s"])
         if "neuron_steps_per_s" in pd_:
             row["lamina_over_plain_double"] = d["neuron_steps_per_s"] / pd_["neuron_steps_per_s"]
             row["lamina_single_over_plain_double"] = s["neuron_steps_per_s"] / pd_["neuron_steps_per_s"]

@@ -35,6 +35,10 @@ SPIKE_DETECTION = ("lamina", "authors")
 # lamina.rng.lamina_randn (counter-based: a pure function of seed, neuron and step, so the loop
 # vectorises and a replica's noise does not depend on its batch).
 NOISE = ("brian2", "counter")
+# simulation.constants: "compiled" = card parameters that keep the card's own value in every neuron
+# of a group are literals in the generated code; "run-time" = every parameter is a variable set at
+# run time (the program of a spec then does not depend on the card's values).
+CONSTANTS = ("compiled", "run-time")
 INPUT_KINDS = {  # kind -> {param: (dimension kind, required default or None)}
     "none": {},
     "pulse_packet": {"alpha": ("count", None), "sigma": ("time", None), "t0": ("time", None),
@@ -49,7 +53,7 @@ INPUT_KINDS = {  # kind -> {param: (dimension kind, required default or None)}
 }
 _TOP = {"name", "description", "simulation", "network", "cells", "input", "record", "sweep", "scales", "scale",
         "search"}  # [search]: lamina.search.spec judges it (a study, not a run)
-_SIM = {"duration", "dt", "method", "backend", "seed", "precision", "spike_detection", "noise"}
+_SIM = {"duration", "dt", "method", "backend", "seed", "precision", "spike_detection", "noise", "constants"}
 _NET = {"layers", "size", "connection", "inhibition"}
 _LAYER = {"cell", "name", "size", "params"}
 _CONN = {"rule", "p", "in_degree", "delay"}
@@ -510,6 +514,9 @@ def _experiment(raw: dict) -> Experiment:
     noise = sim.get("noise", "brian2")  # like spike_detection: not written into the spec when absent
     if not isinstance(noise, str) or noise not in NOISE:
         raise ConfigError("simulation.noise", noise, f"one of {', '.join(NOISE)}")
+    constants = sim.get("constants", "compiled")
+    if not isinstance(constants, str) or constants not in CONSTANTS:
+        raise ConfigError("simulation.constants", constants, f"one of {', '.join(CONSTANTS)}")
     seed = sim.setdefault("seed", 1)
     if not _valid_seed(seed):
         raise ConfigError("simulation.seed", seed, "an integer in [0, 2**32)")

@@ -127,6 +127,7 @@ class Built:
     trace_index: dict[int, np.ndarray] = field(default_factory=dict)  # group -> recorded neuron ids
     stim_array: b2.TimedArray | None = None
     shared: dict[int, frozenset[str]] = field(default_factory=dict)  # group -> parameters stored once
+    compiled: dict[int, frozenset[str]] = field(default_factory=dict)  # group -> literals (no variable)
 
 
 def _receives_inhibition(exp: Experiment, layer: str) -> bool:
@@ -193,11 +194,40 @@ def shared_parameters(exps: Sequence[Experiment]) -> Shared:
     return out
 
 
+def compiled_constants(exp: Experiment, shared: Shared) -> dict[int, dict[str, float]]:
+    """Per group, the ``shared`` card parameters that keep the *card's own* value (SI number):
+    under ``simulation.constants = "compiled"`` (the default) they are literals in the generated
+    code, not variables every neuron loads at every step (on the GPU that load is most of the
+    double-precision state update's memory traffic). A value a spec or sweep changes stays a
+    run-time variable, so sweeping a card parameter never recompiles per value; the literals'
+    values are part of :func:`program_signature`."""
+    if exp.spec.get("simulation", {}).get("constants", "compiled") != "compiled":
+        return {}
+    layout = Layout.of(exp)
+    out: dict[int, dict[str, float]] = {}
+    for g, names in shared.items():
+        card = exp.layers[layout.layers_of(g)[0]].cell.card
+        out[g] = {k: float(np.asarray(card.parameters[k])) for k in sorted(names)
+                  if float(np.asarray(exp.layers[layout.layers_of(g)[0]].cell.params[k]))
+                  == float(np.asarray(card.parameters[k]))}
+    return {g: c for g, c in out.items() if c}
+
+
+def program_signature(exp: Experiment, shared: Shared) -> list:
+    """What the storage choices add to the program key: the parameters stored once per group,
+    and the values compiled in as literals."""
+    compiled = compiled_constants(exp, shared)
+    sig: list = [(g, sorted(s)) for g, s in sorted(shared.items())]
+    if compiled:  # only then, so program keys under constants = "run-time" stay as they were
+        sig.append(("compiled", sorted((g, sorted(c.items())) for g, c in compiled.items())))
+    return sig
+
+
 def group_equations(exp: Experiment, layout: Layout, group: int, n_pathways: int,
-                    shared: frozenset[str] = frozenset()) -> str:
+                    shared: frozenset[str] = frozenset(), compiled: frozenset[str] = frozenset()) -> str:
     """The equations of one group: the card's, the synaptic gates, the input terms its layers
-    need, one variable per card parameter (per neuron, or ``shared`` for the group) and the
-    connectivity ranges."""
+    need, one variable per card parameter (per neuron, or ``shared`` for the group; none for the
+    ``compiled`` ones, which are namespace constants) and the connectivity ranges."""
     z0 = layout.layers_of(group)[0]
     card = exp.layers[z0].cell.card
     cu = _unit_str(card.current_unit)
@@ -219,7 +249,7 @@ def group_equations(exp: Experiment, layout: Layout, group: int, n_pathways: int
     if counter_noise(exp):  # per neuron: a batch's replicas have their own seeds
         lines += ["noise_seed : integer (constant)", "noise_index : integer (constant)"]
     lines += [f"{k} : {_unit_str(v)} ({'constant, shared' if k in shared else 'constant'})"
-              for k, v in card.parameters.items()]
+              for k, v in card.parameters.items() if k not in compiled]
     # connectivity: per pathway object, this neuron's target (or source) range and p / in-degree
     for s in range(n_pathways):
         lines += [f"lo{s} : integer (constant)", f"hi{s} : integer (constant)", f"k{s} : 1 (constant)"]
@@ -316,13 +346,19 @@ def build(exp: Experiment, batch: int = 1, shared: Shared | None = None) -> Buil
         n_path[pre_g] += rule == "p"
     groups: dict[int, b2.NeuronGroup] = {}
     kicks = []
+    compiled = compiled_constants(exp, shared)
     for g in range(len(layout.cards)):
         card = exp.layers[layout.layers_of(g)[0]].cell.card
+        # float32 literals in single precision: a double one would promote every expression it is in
+        ftype = np.float32 if exp.precision == "single" else np.float64
+        consts = {k: b2.Quantity(ftype(v), dim=get_dimensions(card.parameters[k])) for k, v in compiled.get(g, {}).items()}
         grp = b2.NeuronGroup(
-            layout.group_size[g], group_equations(exp, layout, g, n_path[g], shared.get(g, frozenset())),
+            layout.group_size[g], group_equations(exp, layout, g, n_path[g], shared.get(g, frozenset()),
+                                                  frozenset(consts)),
             threshold=spike_rule(exp, card)[0],
             reset=card.reset, refractory=spike_rule(exp, card)[1] or False, method=exp.method,
-            name=f"cells{g}", namespace={**({"I_stim": stim_array} if stim_array else {}), **_noise_namespace(exp)},
+            name=f"cells{g}",
+            namespace={**consts, **({"I_stim": stim_array} if stim_array else {}), **_noise_namespace(exp)},
         )
         for var, value in card.initial.items():
             setattr(grp, var, value)
@@ -337,7 +373,8 @@ def build(exp: Experiment, batch: int = 1, shared: Shared | None = None) -> Buil
             kicks.append(_sub(grp, lo, hi, "kicked").run_regularly("v = v + kick_v*int(t_in_timesteps == kick_step)", when="start",
                                                   name=f"{grp.name}_kick"))
         groups[g] = grp
-    built = Built(b2.Network(), layout, groups, stim_array=stim_array, shared=shared)
+    built = Built(b2.Network(), layout, groups, stim_array=stim_array, shared=shared,
+                  compiled={g: frozenset(c) for g, c in compiled.items()})
     for s, ((pre_g, post_g, kind, rule, delay), members) in enumerate(pathways):
         slot = path_slot[s]
         syn_kw = dict(on_pre=f"x_{kind[0]}_post += 1", delay=delay * b2.second if delay > 0 else None,
@@ -401,7 +438,7 @@ def run_values(exps: Sequence[Experiment], built: Built, stims: Sequence[Stimulu
     values: dict[tuple[int, str], np.ndarray] = {}
     for g, grp in built.groups.items():
         for var in _run_time_vars(exps[0], layout, g):
-            if var in built.shared.get(g, ()):
+            if var in built.shared.get(g, ()) or var in built.compiled.get(g, ()):
                 continue
             values[(g, var)] = np.zeros(layout.group_size[g], np.int32 if var in _INT_VARS else np.float64)
             if var == "kick_step":
@@ -416,6 +453,8 @@ def run_values(exps: Sequence[Experiment], built: Built, stims: Sequence[Stimulu
                 values[(g, "noise_index")][cut] = np.arange(offset, offset + layer.size, dtype=np.int32)
             offset += layer.size
             for k in layer.cell.card.parameters:
+                if k in built.compiled.get(g, ()):  # a literal in the program: nothing to set
+                    continue
                 if k in built.shared.get(g, ()):  # one fixed value everywhere (draws nothing from rng)
                     values[(g, k)] = np.asarray(float(np.asarray(layer.cell.params[k])))
                 else:

@@ -21,7 +21,7 @@ from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimension
 
 from ..config import Experiment
 from ..errors import SimulationError
-from ..network import Built, Shared, run_values, shared_parameters, structure_key
+from ..network import Built, Shared, program_signature, run_values, shared_parameters, structure_key
 from ..stimulus import Stimulus, realise
 
 
@@ -219,8 +219,7 @@ class Backend:
         """The key of the program for ``batch`` replicas of ``exp`` with ``shared`` parameters
         (default: those of ``exp`` alone): what decides a recompile."""
         shared = shared_parameters([exp] * batch) if shared is None else shared
-        sig = sorted((g, sorted(s)) for g, s in shared.items())
-        return structure_key(exp, self.name, batch, (exp.precision, *self.key_extra(), sig))
+        return structure_key(exp, self.name, batch, (exp.precision, *self.key_extra(), program_signature(exp, shared)))
 
     def prepare(self, exp: Experiment, batch: int, device_seed: int,
                 shared: Shared | None = None) -> tuple[Built, dict[str, Any]]:
