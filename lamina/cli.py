@@ -591,6 +591,8 @@ FIGURE_NOTES = {
     "ou_ffn": "deep FFNs driven by a common OU current: MI and information rate per layer",
     "figA4": "fly pathway with an OU input: information in PN and LHN rates",
     "ou_filters": "per-layer and cumulative input → layer linear filters (OU input)",
+    "synfire": "synfire chain of Diesmann et al. 1999: (a, σ) state space, survival, separatrix",
+    "rate_propagation": "rate propagation through noisy LIF layers (van Rossum et al. 2002): noise sweep",
     "profile_search": "layer-profile search (lamina search): objective over trials, best β_w profiles vs Het (not in --all)",
 }
 

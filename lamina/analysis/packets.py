@@ -316,7 +316,9 @@ def packet_gaussian_fit(
     nan = float("nan")
     if times.size < 5:
         return PacketFit(nan, nan, nan, nan, False)
-    if centre is None or not np.isfinite(centre):
+    # a start outside the range (the centroid of a barely-positive baseline-subtracted excess can
+    # land anywhere) would leave no fitted range: start from the histogram's peak instead
+    if centre is None or not np.isfinite(centre) or not t_start <= centre <= t_stop:
         h, e = np.histogram(times, bins=max(1, int((t_stop - t_start) / 0.5)), range=(t_start, t_stop))
         centre = float(0.5 * (e[np.argmax(h)] + e[np.argmax(h) + 1]))
     lo, hi = max(t_start, centre - half), min(t_stop, centre + half)

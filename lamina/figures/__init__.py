@@ -13,8 +13,9 @@ Each figure id has a recipe that
 
 Modules, one per figure family: :mod:`.single_cell` (fig1, fig2), :mod:`.packets` (fig3,
 fig3_packets, fig4, figA5), :mod:`.state_space` (figA2, figA3), :mod:`.information`
-(info_strength, sensitivity, ou_ffn, figA4), :mod:`.filters` (ou_filters), :mod:`.raster` (the
-figure of ``lamina run``); :mod:`.style`, :mod:`.labels` and :mod:`.context` are shared.
+(info_strength, sensitivity, ou_ffn, figA4), :mod:`.filters` (ou_filters), :mod:`.synfire`
+(synfire, rate_propagation: classic results of other papers, issue 15), :mod:`.raster` (the figure
+of ``lamina run``); :mod:`.style`, :mod:`.labels` and :mod:`.context` are shared.
 """
 from __future__ import annotations
 
@@ -36,13 +37,15 @@ NOT_IN_ALL = ("profile_search",)
 
 def figure_recipes() -> dict[str, Recipe]:
     """Every figure id → its recipe, in ``--all`` order."""
-    from . import filters, information, packets, profile_search, single_cell, state_space
+    from . import filters, information, packets, profile_search, single_cell, state_space, synfire
 
     return {"fig1": single_cell.fig1, "fig2": single_cell.fig2, "fig3": packets.fig3,
             "fig3_packets": packets.fig3_packets, "fig4": packets.fig4, "figA2": state_space.figA2,
             "figA3": state_space.figA3, "figA5": packets.figA5, "info_strength": information.info_strength,
             "sensitivity": information.sensitivity, "ou_ffn": information.ou_ffn, "figA4": information.figA4,
-            "ou_filters": filters.ou_filters, "profile_search": profile_search.profile_search}
+            "ou_filters": filters.ou_filters, "synfire": synfire.synfire,
+            "rate_propagation": synfire.rate_propagation,
+            "profile_search": profile_search.profile_search}
 
 
 def make_figures(ids: list[str], ctx: Context) -> dict[str, list[Path]]:
