@@ -28,6 +28,11 @@ hand       hand-written C: Gaussians (lamina_randn, the same Philox code) drawn 
 hand-heun  ``hand`` with a true Heun drift (two right-hand-side evaluations)
 hand-1     ``hand`` in single precision
 hand-fixed-z  ``hand`` with the Gaussian pass done once before the loop (the generator's share)
+lamina     lamina itself: ``lamina.simulate`` of sims/fig3.toml's base point (the whole Het
+           network: 7 × ``--n-layer`` neurons *with* its synapses and the pulse packet), defaults
+           (counter noise, compiled constants), double; the program's own loop time
+lamina-1   ``lamina`` with ``simulation.precision = "single"``
+lamina-b2  ``lamina`` with ``simulation.noise = "brian2"`` (Brian2's ``xi``, the default before 0.3)
 =========  =====================================================================================
 
 For every Brian2 variant the state updater's object file is disassembled: ymm instructions and
@@ -84,6 +89,9 @@ BRIAN_VARIANTS = {
 HAND_VARIANTS = {"hand": ("euler", "double", True), "hand-heun": ("heun", "double", True),
                  "hand-1": ("euler", "single", True), "hand-fixed-z": ("euler", "double", False)}
 LAYERS = ["input", "int", "diff", "int", "diff", "int", "diff"]
+#: name -> spec overrides of lamina's own fig3 run (on top of size and duration)
+LAMINA_VARIANTS = {"lamina": {}, "lamina-1": {"simulation.precision": "single"},
+                   "lamina-b2": {"simulation.noise": "brian2"}}
 
 
 def card() -> dict:
@@ -330,13 +338,36 @@ def run_hand(exe: Path, data: Path, core: int) -> tuple[float, float]:
     return float(out.split()[0]), time.perf_counter() - t0
 
 
+_LAMINA_RUN = """
+import json, sys
+import lamina
+ov = json.loads(sys.argv[1])
+r = lamina.simulate(lamina.load_experiment(sys.argv[2], overrides=ov))
+print(r.attrs["loop_time_s"], r.attrs["wall_time_s"], r.attrs["compiled"])
+"""
+
+
+def run_lamina(name: str, directory: Path, n_layer: int, duration_ms: float, core: int | None) -> tuple[float, float]:
+    """(loop seconds timed inside lamina's program, wall seconds of lamina.simulate) of one run of
+    lamina's fig3 base point; pinned to ``core`` (None: unpinned, for the first run that compiles)."""
+    from lamina.resources import spec_path
+
+    ov = {"network.size": n_layer, "simulation.duration": f"{duration_ms} ms", **LAMINA_VARIANTS[name]}
+    env = {**os.environ, "LAMINA_CACHE": str(directory / "lamina-cache"), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-c", _LAMINA_RUN, json.dumps(ov), str(spec_path("fig3"))]
+    if core is not None:
+        cmd = ["taskset", "-c", str(core)] + cmd
+    out = subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout.split()
+    return float(out[-3]), float(out[-2])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n-layer", type=int, default=1000)
     ap.add_argument("--duration", type=float, default=180.0, help="ms")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--core", type=int, default=1, help="CPU to pin every run to (taskset -c)")
-    ap.add_argument("--variants", nargs="*", default=list(BRIAN_VARIANTS) + list(HAND_VARIANTS))
+    ap.add_argument("--variants", nargs="*", default=list(BRIAN_VARIANTS) + list(HAND_VARIANTS) + list(LAMINA_VARIANTS))
     ap.add_argument("--workdir", type=Path, default=None, help="keep the projects here (default: a temp dir)")
     ap.add_argument("--json", type=Path, default=None, help="write the numbers here")
     ap.add_argument("--_build", nargs=2, metavar=("VARIANT", "DIR"), help=argparse.SUPPRESS)
@@ -362,6 +393,10 @@ def main(argv: list[str] | None = None) -> int:
                                 "--_build", name, str(d)], check=True, stdout=subprocess.DEVNULL)
             vec[name] = vectorisation(d)
             runners[name] = (lambda d=d: run_brian(d, a.core))
+        elif name in LAMINA_VARIANTS:
+            d.mkdir(parents=True, exist_ok=True)
+            run_lamina(name, d, a.n_layer, a.duration, None)  # compiles (or finds) lamina's program
+            runners[name] = (lambda name=name, d=d: run_lamina(name, d, a.n_layer, a.duration, a.core))
         else:
             exe, data = build_hand(name, d, a.n_layer, a.duration)
             runners[name] = (lambda exe=exe, data=data: run_hand(exe, data, a.core))
@@ -379,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     for k in runners:
         vinfo = vec.get(k)
         vtxt = (f"{'yes' if vinfo['vectorised'] else 'no'} ({vinfo['ymm_instructions']} ymm; "
-                f"{', '.join(vinfo['vector_math_calls']) or 'no libmvec'})") if vinfo else "(hand: see -fopt-info)"
+                f"{', '.join(vinfo['vector_math_calls']) or 'no libmvec'})") if vinfo else (
+            "(lamina: the whole network)" if k in LAMINA_VARIANTS else "(hand: see -fopt-info)")
         print(f"| {k} | {statistics.median(loops[k]):.2f} | {rate[k] / 1e6:.1f} | "
               f"{rate[k] / ref:.2f} | " if ref else f"| {k} | {statistics.median(loops[k]):.2f} | {rate[k] / 1e6:.1f} | - | ",
               end="")

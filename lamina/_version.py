@@ -1,2 +1,2 @@
 """The package version, in its own module so that nothing imports the package root for it."""
-__version__ = "0.2.0"
+__version__ = "0.3.0"

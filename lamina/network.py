@@ -23,7 +23,7 @@ import brian2 as b2
 import numpy as np
 from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions, get_unit
 
-from .config import Experiment
+from .config import NOISE_DEFAULT, Experiment
 from .quantities import param_values
 from .stimulus import NO_KICK, Stimulus
 
@@ -259,7 +259,7 @@ def group_equations(exp: Experiment, layout: Layout, group: int, n_pathways: int
 def counter_noise(exp: Experiment) -> bool:
     """True if ``simulation.noise = "counter"``: the cards' ``xi`` becomes :func:`lamina.rng.lamina_randn`
     keyed by the replica's noise seed, the neuron's index within its replica and the time step."""
-    return exp.spec.get("simulation", {}).get("noise", "brian2") == "counter"
+    return exp.spec.get("simulation", {}).get("noise", NOISE_DEFAULT) == "counter"
 
 
 def noise_seed(seed: int) -> int:
@@ -301,7 +301,7 @@ def structure_key(exp: Experiment, backend: str, batch: int = 1, extra: Sequence
         "input": exp.input.kind,
         "record": (exp.record.spikes, exp.record.trace_vars, exp.record.trace_neurons),
     }
-    if counter_noise(exp):  # only then, so the keys of every other spec stay as they were
+    if counter_noise(exp):  # only then, so programs with Brian2's generator keep their keys
         parts["noise"] = "counter"
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

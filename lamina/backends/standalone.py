@@ -246,6 +246,9 @@ class StandaloneBackend(Backend):
 
 #: gcc flags that let the counter-noise state update vectorise (part of the program via the noise mode)
 VECTORISE_FLAGS = ("-D__FAST_MATH__=1", "--param=vect-max-version-for-alias-checks=200")
+#: single precision: Brian2 writes literals as ``2.0``, which would promote float expressions (one
+#: ``exp`` per neuron-step) to double (part of the program via the precision)
+SINGLE_FLAGS = ("-fsingle-precision-constant",)
 
 
 class CppBackend(StandaloneBackend):
@@ -270,5 +273,6 @@ class CppBackend(StandaloneBackend):
         # default 10 (docs/benchmarks-cpu.md). Set per build: preferences are global in a process.
         from ..network import counter_noise
 
-        gcc = [a for a in b2.prefs.codegen.cpp.extra_compile_args_gcc if a not in VECTORISE_FLAGS]
-        b2.prefs.codegen.cpp.extra_compile_args_gcc = gcc + (list(VECTORISE_FLAGS) if counter_noise(exp) else [])
+        gcc = [a for a in b2.prefs.codegen.cpp.extra_compile_args_gcc if a not in VECTORISE_FLAGS + SINGLE_FLAGS]
+        b2.prefs.codegen.cpp.extra_compile_args_gcc = (gcc + (list(VECTORISE_FLAGS) if counter_noise(exp) else [])
+                                                       + (list(SINGLE_FLAGS) if exp.precision == "single" else []))

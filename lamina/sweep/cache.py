@@ -165,7 +165,8 @@ def ensure_runs(ctx: Results, label: str, spec_name: str, network_label: Callabl
         # layers' cell cards, and the versions, which are fixed in a process).
         sig = json.dumps([e.backend, e.precision, e.spec["network"], e.spec["record"], float(e.duration), float(e.dt),
                           e.method, e.input.kind, list(e.input.layers),
-                          e.spec["simulation"].get("spike_detection")], sort_keys=True, default=str)
+                          [e.spec["simulation"].get(k) for k in ("spike_detection", "noise", "constants")]],
+                         sort_keys=True, default=str)
         if sig not in skeys:
             skeys[sig] = structure_key(e)
         p.structure_key = skeys[sig]
