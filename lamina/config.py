@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import _brian  # noqa: F401  (first: Brian2 without pylab)
 from brian2.units import mV, second
 
 from .cells import CellType, override, resolve_cell
@@ -58,8 +59,9 @@ _TOP = {"name", "description", "simulation", "network", "cells", "input", "recor
         "search"}  # [search]: lamina.search.spec judges it (a study, not a run)
 _SIM = {"duration", "dt", "method", "backend", "seed", "precision", "spike_detection", "noise", "constants"}
 _NET = {"layers", "size", "connection", "inhibition"}
-_LAYER = {"cell", "name", "size", "params"}
+_LAYER = {"cell", "name", "size", "params", "connection"}
 _CONN = {"rule", "p", "in_degree", "delay"}
+_LAYER_CONN = {"p", "in_degree"}  # network.layers[z].connection: the projection z-1 -> z only
 _INH = {"cell", "size", "p", "in_degree", "delay", "params"}
 _RECORD = {"spikes", "rate_bin", "traces"}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -371,6 +373,32 @@ def _connection(table: Any, where: str, source_size: int, target_size: int) -> t
     return "p", _eval_p(table.get("p", "9/size"), source_size, f"{where}.p")
 
 
+def _layer_connections(net: dict, rule: str) -> dict[int, dict]:
+    """{z: table} of the layers that carry their own ``connection`` (``{ p = "40/size" }`` or
+    ``{ in_degree = N }``): it replaces ``network.connection``'s p / in_degree for the feedforward
+    projection from layer z-1 into layer z only (the delay stays network.connection's). Not on the
+    first layer (nothing projects into it), and only with rule "feedforward"."""
+    out: dict[int, dict] = {}
+    for z, item in enumerate(net["layers"]):
+        if not isinstance(item, dict) or "connection" not in item:
+            continue
+        where = f"network.layers[{z}].connection"
+        table = item["connection"]
+        if z == 0:
+            raise ConfigError(where, table, "no connection on the first layer (no projection goes into it; "
+                              "a layer's connection is the projection from the layer before it)")
+        if not isinstance(table, dict):
+            raise ConfigError(where, table, "a table with p or in_degree, e.g. { p = \"40/size\" }")
+        _check_keys(table, _LAYER_CONN, where)
+        if not table:
+            raise ConfigError(where, table, "p or in_degree, e.g. { p = \"40/size\" } (size: the source layer's size)")
+        if rule != "feedforward":
+            raise ConfigError(where, table, f"no per-layer connection with network.connection.rule = '{rule}' "
+                              "(it overrides the feedforward projection into the layer)")
+        out[z] = table
+    return out
+
+
 def _layer_list(net: dict, cells: dict) -> list[LayerSpec]:
     layers_raw = net.get("layers")
     if not isinstance(layers_raw, list) or not layers_raw:
@@ -540,10 +568,13 @@ def _experiment(raw: dict) -> Experiment:
         raise ConfigError("network.connection.rule", rule, "'feedforward' or 'none'")
     delay = _time(conn.get("delay", "0 ms"), "network.connection.delay")
     _multiple_of_dt(delay, dt, "network.connection.delay", conn.get("delay"))
+    own = _layer_connections(net, rule)
     layers, projections = list(chain), []
     if rule == "feedforward":
-        for a, b in zip(chain, chain[1:]):
-            r, v = _connection(conn, "network.connection", a.size, b.size)
+        for z, (a, b) in enumerate(zip(chain, chain[1:]), start=1):
+            # a layer's own connection replaces network.connection's p / in_degree for z-1 -> z
+            table, where = (own[z], f"network.layers[{z}].connection") if z in own else (conn, "network.connection")
+            r, v = _connection(table, where, a.size, b.size)
             projections.append(Projection(a.name, b.name, "exc", r, v, delay))
     if "inhibition" in net:
         inh = _check_keys(net["inhibition"], _INH, "network.inhibition")

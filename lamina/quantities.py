@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from . import _brian  # noqa: F401  (first: Brian2 without pylab)
 from brian2.units import allunits, stdunits
 from brian2.units.fundamentalunits import (
     DIMENSIONLESS,

@@ -81,6 +81,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from . import _brian  # noqa: F401  (first: Brian2 without pylab)
 from brian2.core.functions import DEFAULT_FUNCTIONS, Function
 from brian2.core.preferences import prefs
 

@@ -89,3 +89,31 @@ def test_pulse_packet_empty_and_validation():
     assert pk.alpha == 0 and np.isnan(pk.sigma)
     with pytest.raises(ValueError):
         pulse_packet([1.0], 0.0, 10.0, baseline_rate=1.0)
+
+
+def test_bin_counts_match_a_plain_loop_on_edges_and_decimal_times():
+    """The vectorised binning counts exactly what the per-spike rule says (floor with the edge
+    tolerance; a closed last bin with include_stop), on times that sit on or next to edges."""
+    import math
+
+    from lamina.analysis.rates import EDGE_TOLERANCE, _bin_counts
+
+    def reference(times, t0, width, n_bins, include_stop):
+        counts = np.zeros(n_bins, np.int64)
+        for t in times:
+            x = (t - t0) / width
+            i = int(math.floor(x + EDGE_TOLERANCE))
+            if include_stop and i == n_bins and x <= n_bins + EDGE_TOLERANCE:
+                i = n_bins - 1
+            if 0 <= i < n_bins:
+                counts[i] += 1
+        return counts
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        width, t0, n_bins = rng.choice([0.1, 0.3, 0.5, 0.9]), rng.choice([0.0, 0.3, -1.0]), int(rng.integers(1, 20))
+        t = np.concatenate([rng.uniform(t0 - 2, t0 + n_bins * width + 2, 30),
+                            t0 + width * rng.integers(-1, n_bins + 2, 15),           # on edges
+                            np.round(rng.uniform(t0, t0 + n_bins * width, 30), 1)])  # decimal times
+        for inc in (False, True):
+            np.testing.assert_array_equal(_bin_counts(t, t0, width, n_bins, inc), reference(t, t0, width, n_bins, inc))

@@ -5,7 +5,6 @@ import math
 from collections.abc import Hashable, Mapping
 
 import numpy as np
-from numba import njit
 from numpy.typing import ArrayLike
 
 
@@ -15,21 +14,18 @@ from numpy.typing import ArrayLike
 EDGE_TOLERANCE = 1e-9
 
 
-@njit(cache=True)
-def _bin_counts(times, t_start, width, n_bins, include_stop):
+def _bin_counts(times: np.ndarray, t_start: float, width: float, n_bins: int, include_stop: bool) -> np.ndarray:
     """Spike counts in bins [t_start + i*width, t_start + (i+1)*width), i < n_bins.
 
-    With include_stop the last bin is closed, [.., t_stop], like numpy.histogram's.
+    With include_stop the last bin is closed, [.., t_stop], like numpy.histogram's. numpy, not
+    numba: as fast for this one pass, and it spares every process ~0.4 s of loading numba's cache.
     """
-    counts = np.zeros(n_bins, np.int64)
-    for t in times:
-        x = (t - t_start) / width
-        i = int(math.floor(x + EDGE_TOLERANCE))
-        if include_stop and i == n_bins and x <= n_bins + EDGE_TOLERANCE:
-            i = n_bins - 1
-        if 0 <= i < n_bins:
-            counts[i] += 1
-    return counts
+    x = (times - t_start) / width
+    i = np.floor(x + EDGE_TOLERANCE)
+    if include_stop:
+        i[(i == n_bins) & (x <= n_bins + EDGE_TOLERANCE)] = n_bins - 1
+    i = i[(i >= 0) & (i < n_bins)].astype(np.int64)
+    return np.bincount(i, minlength=n_bins).astype(np.int64)
 
 
 def bin_spikes(spike_times: ArrayLike, t_start: float, t_stop: float, bin: float,
