@@ -91,17 +91,17 @@ class Simulator:
 
     def _get_client(self):
         if self._client is None and (self.scheduler or (self.workers or 1) > 1):
-            from ..sweep.schedule import _start_client
+            from ..sweep.schedule import start_client
 
-            self._client, self._cluster = _start_client(self.workers, self.scheduler, quiet=True)
+            self._client, self._cluster = start_client(self.workers, self.scheduler, quiet=True)
         return self._client
 
     def close(self) -> None:
         """Stop the local Dask cluster, if one was started."""
         if self._client is not None:
-            from ..sweep.schedule import _shutdown
+            from ..sweep.schedule import shutdown_client
 
-            _shutdown(self._client, self._cluster)
+            shutdown_client(self._client, self._cluster)
             self._client = self._cluster = None
 
     # -- specs

@@ -47,7 +47,8 @@ from ..store.sweep_index import RUNS_DIR, Sweep, iter_stale_tmp, open_sweep, wri
 from .expand import SweepPoint, derive_seed, expand_sweep, run_id, swept_paths
 
 __all__ = ["expand_sweep", "run_sweep", "open_sweep", "Sweep", "SweepPoint", "SweepSummary",
-           "derive_seed", "run_id", "default_workers"]
+           "derive_seed", "run_id", "default_workers", "run_task", "start_client", "shutdown_client",
+           "directory_lock"]
 
 INDEX_INTERVAL_S = 2.0  # rewrite sweep.h5 at most this often while runs finish (and at the end)
 _ERROR_MAX = 2000
@@ -207,8 +208,9 @@ def _structure_keys(points: list[SweepPoint]) -> dict[str, str]:
     return out
 
 
-def _start_client(workers: int | None, scheduler: str | None, quiet: bool):
-    """(client, cluster or None). LocalCluster: processes, one thread each."""
+def start_client(workers: int | None, scheduler: str | None, quiet: bool):
+    """(client, cluster or None): a Dask client on ``workers`` local processes (one thread each)
+    or on the running ``scheduler``. Shared by sweeps and searches; end it with :func:`shutdown_client`."""
     import logging
 
     from distributed import Client, LocalCluster
@@ -455,7 +457,7 @@ def _execute(exp, pending, keys, filenames, rows, records, runs_dir, save, worke
     own_client = client is None
     cluster = None
     if own_client:
-        client, cluster = _start_client(workers, scheduler, quiet=not progress)
+        client, cluster = start_client(workers, scheduler, quiet=not progress)
     n_failed = 0
     bar = tqdm(total=n_total, initial=n_skipped, unit="run", desc=exp.name, disable=not progress,
                file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
@@ -523,10 +525,11 @@ def _execute(exp, pending, keys, filenames, rows, records, runs_dir, save, worke
     finally:
         bar.close()
         if own_client:
-            _shutdown(client, cluster)
+            shutdown_client(client, cluster)
 
 
-def _shutdown(client, cluster) -> None:
+def shutdown_client(client, cluster) -> None:
+    """Close what :func:`start_client` opened, without Dask's shutdown noise."""
     import logging
 
     # Quiet the "stream closed" noise of workers stopping in the middle of a task.
