@@ -4,6 +4,7 @@
     python analysis/claims.py fig3-paper-size  # fig3 at the published N = 1000: Het and Diff-only, 2 seeds
     python analysis/claims.py fig3-table       # per-seed packet tables of fig3 (small) as JSON lines
     python analysis/claims.py integration      # fig3 (small) again with dt 0.005 ms and with Euler
+    python analysis/claims.py fig3-extra [DIR] # sims/fig3_extra.toml at 7 × 1000 (10 seeds): survival, size, SD
 
 Runs are reused from ./results when present (same rule as `lamina figures`), else simulated.
 Run from the repository root with the project's venv; set LAMINA_CACHE=.lamina-cache to share
@@ -117,8 +118,38 @@ def integration(ctx: Context) -> None:
             print(f"  {net:9s} {st[0]} {st[1]}: " + " ".join(f"{np.mean(table[(net, 'spont', z)][st]):.1f}" for z in zs))
 
 
+def fig3_extra(ctx: Context) -> None:
+    """The authors' three extra fig3 runs (sims/fig3_extra.toml, published size: 7 × 1000, input-layer
+    p = 40/N, 10 common seeds): per condition and layer, the paper readout's size (fraction of the
+    layer, mean and 95 % percentile-bootstrap CI over seeds), the alive seeds (size − no-stimulus
+    readout ≥ 0.10, as for claim 4) with the 95 % Wilson interval, the windowed SD of alive packets
+    (mean ± 95 % t-CI) and, because the ±4 ms window's SD saturates at 2.31 ms, the window-free
+    moments' SD and size (median over seeds) with the spontaneous and evoked rates."""
+    from lamina.analysis.stats import WINDOW_SD_CEILING_MS, mean_ci, wilson_interval
+
+    paper = Context(scale="paper", results=ctx.results, quiet=ctx.quiet)
+    runs = ensure_runs(paper, "claims", "fig3_extra")
+    df = rows_to_frame(packet_rows(runs))
+    n_seeds = df.seed.nunique()
+    print(f"fig3_extra at 7 x 1000 ({n_seeds} seeds, 180 ms, input-layer p = 40/N, 9/N elsewhere); "
+          f"windowed SD ceiling {WINDOW_SD_CEILING_MS:.2f} ms")
+    for (net, s, a), d in df.groupby(["network", "input_sigma_ms", "input_alpha"], sort=False):
+        print(f"  {net} sigma {s:g} ms alpha {a:g}")
+        for z, dz in d.groupby("layer"):
+            m, lo, hi, n = mean_ci(dz.packet_size_frac, method="bootstrap")
+            k = int(dz.alive.sum())
+            wlo, whi = wilson_interval(k, n)
+            sd, slo, shi, ns = mean_ci(dz.packet_sd_ms[dz.alive])
+            sd_txt = (f"{sd:.2f} ± {(shi - slo) / 2:.2f} (n = {ns})" if np.isfinite(slo)
+                      else f"{sd:.2f} (n = {ns}, no CI)" if ns else "–")
+            print(f"    L{z}: size {m:.2f} [{lo:.2f}, {hi:.2f}]  alive {k}/{n} [{wlo:.2f}, {whi:.2f}]  "
+                  f"floor {dz.packet_floor_frac.mean():.2f}  SD {sd_txt} ms  latency {dz.packet_latency_ms.mean():.1f} ms"
+                  f" | window-free: size {dz.packet_size_free.median():.2f} spikes/neuron, SD {dz.packet_sd_free_ms.median():.1f} ms"
+                  f" | rate {dz.rate_hz.mean():.1f} Hz (no stimulus {dz.baseline_rate_hz.mean():.1f})")
+
+
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "noise-floor"
-    ctx = Context(scale="small", results=Path("results"), quiet=True)
+    ctx = Context(scale="small", results=Path(sys.argv[2] if len(sys.argv) > 2 else "results"), quiet=True)
     {"noise-floor": noise_floor, "fig3-paper-size": fig3_paper_size, "fig3-table": fig3_table,
-     "integration": integration}[what](ctx)
+     "integration": integration, "fig3-extra": fig3_extra}[what](ctx)

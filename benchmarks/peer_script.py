@@ -7,8 +7,8 @@ The network: sims/fig3.toml's Het point (input → Int → Diff → Int → Diff
 Prescott neurons, p = 9/N, pulse packet alpha 400, sigma 5 ms, t0 100 ms; 180 ms, dt 0.01 ms,
 Heun). The script: benchmarks/plain_fig3_script.py (Brian2 runtime mode, Brian2's default target
 — Cython —, one NeuronGroup per layer, one process per configuration). lamina: ``lamina run`` and
-``lamina sweep`` on the cpp backend, with Brian2's noise generator (the default) and with
-``simulation.noise = "counter"`` (lamina's opt-in counter-based generator, same statistics).
+``lamina sweep`` on the cpp backend, with ``simulation.noise = "counter"`` (lamina's counter-based
+generator, the default since 0.3) and with Brian2's noise generator (``"brian2"``, same statistics).
 
 Phases, interleaved so that other load on the machine hits both sides alike:
 
@@ -73,8 +73,7 @@ def write_spec(tmp: Path, size: int, alpha: int, noise: str, seeds: int | None) 
     spec["name"] = f"peer_{noise}"
     spec["network"]["size"] = size
     spec["input"]["alpha"] = alpha
-    if noise != "brian2":
-        spec["simulation"]["noise"] = noise
+    spec["simulation"]["noise"] = noise  # named either way: the default changed in lamina 0.3
     if seeds:
         spec["sweep"] = {"input.sigma": ["5 ms"], "seeds": seeds}  # a sweep needs one axis: one value
     path = tmp / f"peer_{noise}_{'sweep' if seeds else 'run'}.toml"
