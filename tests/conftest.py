@@ -33,3 +33,26 @@ def chain_spec(changes: dict | None = None) -> dict:
             node = node.setdefault(p, {})
         node[last] = copy.deepcopy(value)
     return spec
+
+
+def one_line(e: pytest.ExceptionInfo, *needles: str) -> str:
+    """The message of a raised error, checked to be one short line that contains ``needles``."""
+    msg = str(e.value)
+    assert "\n" not in msg and len(msg) < 700, msg
+    for n in needles:
+        assert n in msg, (n, msg)
+    return msg
+
+
+def built_network(changes: dict, seed: int):
+    """(Experiment, Built) of ``chain_spec(changes)`` on Brian2's runtime device (numpy), seeded."""
+    import brian2 as b2
+
+    from lamina.config import experiment_from_dict
+    from lamina.network import build
+
+    b2.set_device("runtime")
+    b2.prefs.codegen.target = "numpy"
+    b2.seed(seed)
+    exp = experiment_from_dict(chain_spec(changes))
+    return exp, build(exp)

@@ -26,7 +26,7 @@ import tomli_w
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import chain_spec  # noqa: E402
+from conftest import chain_spec, one_line  # noqa: E402
 
 from lamina import resources  # noqa: E402
 from lamina.cells import available_cards, load_card, resolve_cell  # noqa: E402
@@ -38,14 +38,6 @@ from lamina.sweep.expand import expand_sweep  # noqa: E402
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "resolved_specs.json"
 QUICK = resources.spec_path("quickstart")
-
-
-def one_line(e: pytest.ExceptionInfo, *needles: str) -> str:
-    msg = str(e.value)
-    assert "\n" not in msg and len(msg) < 700, msg
-    for n in needles:
-        assert n in msg, (n, msg)
-    return msg
 
 
 def with_sets(*items: str, path: Path = QUICK):

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import math
 
-import brian2 as b2
 import numpy as np
 import pytest
 
-from conftest import chain_spec
+from conftest import built_network, chain_spec, one_line
 from lamina import resources
 from lamina.config import ConfigError, experiment_from_dict, load_experiment, parse_set
-from lamina.network import build, projection_pairs, structure_key
+from lamina.network import projection_pairs, structure_key
 
 INPUT, INT, DIFF = "prescott.input", "prescott.int", "prescott.diff"
 
@@ -26,14 +25,6 @@ def _layers(conn1=None, conn2=None, first=None):
 
 def _exp(layers, **changes):
     return experiment_from_dict(chain_spec({"network.layers": layers, **changes}))
-
-
-def _one_line(e: pytest.ExceptionInfo, *needles: str) -> str:
-    msg = str(e.value)
-    assert "\n" not in msg and len(msg) < 700, msg
-    for n in needles:
-        assert n in msg, (n, msg)
-    return msg
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,7 +92,7 @@ def test_rejected(layers, changes, field):
     with pytest.raises(ConfigError) as e:
         _exp(layers, **changes)
     assert e.value.field == field
-    _one_line(e, field)
+    one_line(e, field)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,11 +116,7 @@ def test_structure_key_follows_the_projections():
 
 
 def _built(spec_changes):
-    b2.set_device("runtime")
-    b2.prefs.codegen.target = "numpy"
-    b2.seed(7)
-    exp = experiment_from_dict(chain_spec(spec_changes))
-    return exp, build(exp)
+    return built_network(spec_changes, seed=7)
 
 
 def test_mean_in_degree_per_projection():

@@ -5,17 +5,13 @@ import brian2 as b2
 import numpy as np
 import pytest
 
-from conftest import chain_spec
+from conftest import built_network, chain_spec
 from lamina.config import experiment_from_dict
-from lamina.network import build, projection_pairs
+from lamina.network import projection_pairs
 
 
 def _built(changes):
-    b2.set_device("runtime")
-    b2.prefs.codegen.target = "numpy"
-    b2.seed(5)
-    exp = experiment_from_dict(chain_spec(changes))
-    return exp, build(exp)
+    return built_network(changes, seed=5)
 
 
 def _synapses(built):
