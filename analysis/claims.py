@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lamina.figures import style as plots
+from lamina.analysis.stats import format_mean_ci
 from lamina.analysis.readout import rebaseline_packet
 from lamina.figures.context import Context, ensure_runs
 from lamina.figures.packets import packet_rows, rows_to_frame
@@ -48,7 +48,7 @@ def noise_floor(ctx: Context) -> None:
             v = [x for x in sds[z] if np.isfinite(x)]
             return f"{np.mean(v):.1f}" if v else "–"
 
-        print(f"  {net}: " + "; ".join(f"L{z} {plots.fmt_ci(sizes[z], 3)} SD {sd(z)}" for z in sorted(sizes)))
+        print(f"  {net}: " + "; ".join(f"L{z} {format_mean_ci(sizes[z], 3)} SD {sd(z)}" for z in sorted(sizes)))
 
 
 def fig3_paper_size(ctx: Context) -> None:
@@ -96,7 +96,7 @@ def integration(ctx: Context) -> None:
         last = df[df.layer == df.layer.max()]
         for (net, s, a), d in last.groupby(["network", "input_sigma_ms", "input_alpha"], sort=False):
             table.setdefault((net, s, a), {})[(method, dt)] = (
-                plots.fmt_ci(d.packet_size_frac, 2), plots.fmt_ci(d.packet_sd_ms[d.alive], 2, "ms"), f"{int(d.alive.sum())}/{len(d)}")
+                format_mean_ci(d.packet_size_frac, 2), format_mean_ci(d.packet_sd_ms[d.alive], 2, "ms"), f"{int(d.alive.sum())}/{len(d)}")
         for r in runs:
             if r.input_param("alpha") == 0:
                 for z, l in enumerate(r.chain):

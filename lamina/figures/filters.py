@@ -8,6 +8,7 @@ import numpy as np
 
 from ..analysis import readout as _readout
 from ..analysis.spectral import TILT_BAND_HZ, gain_tilt
+from ..analysis.stats import format_mean_ci
 from . import style as plots
 from .context import Context, Run, ensure_runs
 from .information import BIN_MS, SKIP_MS, _finish, _ou_signals
@@ -86,12 +87,12 @@ def ou_filters(ctx: Context) -> list[Path]:
             axes[i, 0].loglog(freqs[band], np.abs(h[band]), color=colors[z], lw=0.8, label=f"layer {z}")
             axes[i, 1].semilogx(freqs[band], np.unwrap(np.angle(h[band])), color=colors[z], lw=0.8)
             tilts = [gain_tilt(freqs, np.abs(x)) for x in cum[net][z]]
-            text = f"    layer {z} ({cells[net][z]}): cumulative tilt {plots.fmt_ci(tilts, 2)}"
+            text = f"    layer {z} ({cells[net][z]}): cumulative tilt {format_mean_ci(tilts, 2)}"
             if z in step.get(net, {}):
                 hs = np.mean(step[net][z], axis=0)
                 axes[i, 2].loglog(freqs[band], np.abs(hs[band]), color=colors[z], lw=0.8)
                 axes[i, 3].semilogx(freqs[band], np.unwrap(np.angle(hs[band])), color=colors[z], lw=0.8)
-                text += f"; per-layer tilt {plots.fmt_ci([gain_tilt(freqs, np.abs(x)) for x in step[net][z]], 2)}"
+                text += f"; per-layer tilt {format_mean_ci([gain_tilt(freqs, np.abs(x)) for x in step[net][z]], 2)}"
             lines.append(text)
         axes[i, 0].set_ylabel(f"{net}\ncumulative gain")
         axes[i, 1].set_ylabel("cumulative phase (rad)")

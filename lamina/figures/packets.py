@@ -8,7 +8,7 @@ import numpy as np
 from . import style as plots
 from .context import Context, Run, ensure_runs, finish_figure
 from ..analysis.readout import rebaseline_packet, window_rates
-from ..analysis.stats import (ALIVE_THRESHOLDS, WINDOW_SD_CEILING_MS, format_mean_ci, format_survival_table,
+from ..analysis.stats import (ALIVE_THRESHOLDS, WINDOW_SD_CEILING_MS, format_mean_ci, format_survival_table, mean_ci,
                               survival_by_threshold)
 
 
@@ -218,7 +218,7 @@ def _packet_figure(ctx: Context, fig_id: str, runs: list[Run], title: str, spec:
                 for z in layers:
                     dz = d[d.layer == z]
                     vals = dz[key] if key == "packet_size_frac" else dz[key][dz.alive]
-                    ms.append(plots.mean_ci(vals)[0])
+                    ms.append(mean_ci(vals)[0])
                     meds.append(float(np.median(vals)) if len(vals) else np.nan)
                     jitter = (k - (len(inputs) - 1) / 2) * 0.06
                     ax.plot(np.full(len(vals), z + jitter), vals, ".", color=colors[k], ms=2, alpha=0.45)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.stats import format_mean_ci
 from . import style as plots
 from .context import Context, Run, ensure_runs, finish_figure
 from .labels import fly_label
@@ -187,9 +188,9 @@ def fig2(ctx: Context) -> list[Path]:
                     w = (onset, onset + 150)
                     summary["extra"].append((np.count_nonzero((t_on >= w[0]) & (t_on < w[1]))
                                              - np.count_nonzero((t_off >= w[0]) & (t_off < w[1]))) / size)
-            lines.append(f"    {net:11s} {lname:3s}: spont {plots.fmt_ci(summary['spont'], 2, 'Hz')}; "
-                         f"peak {plots.fmt_ci(summary['peak'], 1, 'Hz')}; "
-                         f"response {plots.fmt_ci(summary['extra'], 2, 'spikes/neuron')}")
+            lines.append(f"    {net:11s} {lname:3s}: spont {format_mean_ci(summary['spont'], 2, 'Hz')}; "
+                         f"peak {format_mean_ci(summary['peak'], 1, 'Hz')}; "
+                         f"response {format_mean_ci(summary['extra'], 2, 'spikes/neuron')}")
             ax.axvline(onset, color="0.8", lw=0.5, ls=":")
             if j == 0:
                 ax.set_ylabel(f"{net}\nrate (Hz)")

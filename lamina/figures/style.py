@@ -1,9 +1,8 @@
-"""Shared plotting and statistics helpers for the paper figures (matplotlib Agg only)."""
+"""Shared plotting helpers for the paper figures (matplotlib Agg only); statistics: lamina.analysis.stats."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -59,31 +58,6 @@ def save(fig, out_dir: str | Path, fig_id: str, caption: str) -> list[Path]:
 
     pyplot.close(fig)
     return paths
-
-
-def mean_ci(values: Iterable[float], level: float = 0.95) -> tuple[float, float, int]:
-    """Mean and the half-width of its Student-t confidence interval over the finite values
-    (nan half-width for fewer than two)."""
-    x = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
-    n = x.size
-    if n == 0:
-        return float("nan"), float("nan"), 0
-    if n == 1:
-        return float(x[0]), float("nan"), 1
-    from scipy.stats import t
-
-    half = float(t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
-    return float(x.mean()), half, n
-
-
-def fmt_ci(values: Iterable[float], digits: int = 2, unit: str = "") -> str:
-    m, h, n = mean_ci(values)
-    if n == 0:
-        return "n/a"
-    u = f" {unit}" if unit else ""
-    if n == 1 or not np.isfinite(h):
-        return f"{m:.{digits}f}{u} (n = {n})"
-    return f"{m:.{digits}f} ± {h:.{digits}f}{u} (n = {n})"
 
 
 def psth(times_ms: np.ndarray, n_neurons: int, t_stop: float, bin_ms: float = 1.0,
