@@ -32,6 +32,8 @@ def one_sweep(spec: str, scale: str, seeds: int, workers: int, batch: int, out: 
     from lamina.resources import spec_path
 
     target = out / f"sweep_b{batch}"
+    if target.exists() or (out / f"cache_b{batch}").exists():  # a resumed sweep or a warm cache times nothing
+        raise SystemExit(f"{target} or its cache exists: give a new --out")
     env = {**os.environ, "LAMINA_CACHE": str(out / f"cache_b{batch}"), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "lamina", "sweep", str(spec_path(spec)), "--scale", scale,
            "--set", f"sweep.seeds={seeds}", "--workers", str(workers), "--batch", str(batch), "-o", str(target)]

@@ -37,12 +37,17 @@ CPP_BASELINE = True  # --no-cpp: leave out the one-core cpp runs of the scale ph
 HET13 = ["prescott.input"] + ["prescott.int", "prescott.diff"] * 6
 
 
+#: the scale phase compares lamina with the plain brian2cuda script, which draws Brian2's xi: the
+#: same generator (runs 1-6 used it; it was lamina's default before 0.3)
+SCALE_NOISE = "brian2"
+
+
 def het_spec(n: int, backend: str, precision: str = "double", duration_ms: float = 180.0, seed: int = 7,
-             constants: str = "compiled") -> dict:
+             constants: str = "compiled", noise: str = SCALE_NOISE) -> dict:
     return {
         "name": f"het13_{n}",
         "simulation": {"duration": f"{duration_ms:g} ms", "dt": "0.01 ms", "method": "heun", "backend": backend,
-                       "seed": seed, "precision": precision, "constants": constants},
+                       "seed": seed, "precision": precision, "constants": constants, "noise": noise},
         "network": {"layers": HET13, "size": n, "connection": {"rule": "feedforward", "p": "9/size"}},
         "input": {"kind": "pulse_packet", "alpha": int(0.4 * n), "sigma": "1 ms", "t0": f"{min(100.0, duration_ms / 2):g} ms"},
         "record": {"spikes": "all", "rate_bin": "0.5 ms"},

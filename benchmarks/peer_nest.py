@@ -146,8 +146,7 @@ def lamina_spec(tmp: Path, args: argparse.Namespace, noise: str) -> Path:
             "network": {"layers": [f"lif.{VARIANT}"] * args.layers, "size": args.size,
                         "connection": {"rule": "feedforward", "in_degree": IN_DEGREE}},
             "input": {"kind": "none"}, "record": {"spikes": "all"}}
-    if noise != "brian2":
-        spec["simulation"]["noise"] = noise
+    spec["simulation"]["noise"] = noise  # named either way: the default changed in lamina 0.3
     path = tmp / f"peer_nest_{noise}.toml"
     path.write_text(tomli_w.dumps(spec))
     return path

@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from . import _brian  # noqa: F401  (first: Brian2 without pylab)
 import brian2 as b2
 import numpy as np
 from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions, get_unit

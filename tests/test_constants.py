@@ -7,6 +7,8 @@ values are part of the program key, so a changed card cannot reuse a stale progr
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import chain_spec
@@ -70,3 +72,9 @@ def test_single_precision_literals_are_float(cache_dir):
     be.build_program(exp, 1)
     code = (be.project_dir(exp) / "code_objects" / "cells0_stateupdater_codeobject.cpp").read_text()
     assert "const float gL = 20" in code and "const double gL" not in code
+    # every literal of the state update is float (a double one would promote the loop's exp), but
+    # only there: a global -fsingle-precision-constant broke Brian2's 53-bit uniform (rand() == 1.0)
+    loop = code[code.index("void _run_"):]
+    assert not re.findall(r"(?<![\w.])\d+\.\d*(?:[eE][+-]?\d+)?(?![\w.])", loop), loop[:2000]
+    assert "1.0f" in loop
+    assert "single-precision-constant" not in (be.project_dir(exp) / "makefile").read_text()

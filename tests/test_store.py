@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import tomllib
 
+import tomli_w
+
 import h5py
 import numpy as np
 import pytest
@@ -59,6 +61,20 @@ def test_round_trip(result, tmp_path):
     # Population rate and spikes agree: total spikes = sum(rate * n * bin).
     n = 50
     assert run.rates["L1_int"].sum() * n * 0.5e-3 == pytest.approx(len(run.spikes["L1_int"][0]), rel=1e-4)
+
+
+def test_files_of_lamina_before_0_3_rerun_with_brian2_noise(result, tmp_path):
+    """lamina < 0.3 drew every run's noise from Brian2's xi and did not name the generator in the
+    resolved spec; re-running such a file must use that generator, not 0.3's counter default."""
+
+    path = write_run(result, tmp_path)
+    assert open_run(path).experiment().spec["simulation"]["noise"] == "counter"  # named since 0.3
+    with h5py.File(path, "r+") as f:  # make it a 0.2 file: no noise in the spec, version 0.2.0
+        spec = tomllib.loads(f["config"].attrs["toml"])
+        del spec["simulation"]["noise"]
+        f["config"].attrs["toml"] = tomli_w.dumps(spec)
+        f.attrs["lamina_version"] = "0.2.0"
+    assert open_run(path).experiment().spec["simulation"]["noise"] == "brian2"
 
 
 def test_never_overwrites(result, tmp_path):

@@ -36,7 +36,7 @@ import brian2 as b2
 
 from ..config import Experiment
 from ..errors import BackendUnavailable, SimulationError
-from .standalone import StandaloneBackend
+from .standalone import VECTORISE_FLAGS, StandaloneBackend
 
 #: Compute capability compiled for when no GPU is detected (H100/H200).
 DEFAULT_COMPUTE_CAPABILITY = 9.0
@@ -346,8 +346,10 @@ class CudaBackend(StandaloneBackend):
         cb.compute_capability = self.compute_capability
         if "-std=c++17" not in cb.extra_compile_args_nvcc:
             cb.extra_compile_args_nvcc += ["-std=c++17"]
+        # (preferences are global in a process: drop what a cpp build before this one added)
         p.codegen.cpp.extra_compile_args_gcc = [a for a in p.codegen.cpp.extra_compile_args_gcc
-                                                if not a.startswith(("-std=", "-march=", "-mtune="))] + ["-std=c++17"]
+                                                if not a.startswith(("-std=", "-march=", "-mtune="))
+                                                and a not in VECTORISE_FLAGS] + ["-std=c++17"]
         # The GPU heap holds spike queues of delayed synapses (not the monitors): sized by the
         # network (bytes per synapse delay slot), at least brian2cuda's 128 MB.
         cb.gpu_heap_size = max(128, int(sum(l.size for l in exp.layers) * batch * 64 / 2**20) + 128)

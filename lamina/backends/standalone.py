@@ -14,6 +14,7 @@ import gc
 import hashlib
 import io
 import os
+import re
 import shutil
 import socket
 import sys
@@ -246,9 +247,21 @@ class StandaloneBackend(Backend):
 
 #: gcc flags that let the counter-noise state update vectorise (part of the program via the noise mode)
 VECTORISE_FLAGS = ("-D__FAST_MATH__=1", "--param=vect-max-version-for-alias-checks=200")
-#: single precision: Brian2 writes literals as ``2.0``, which would promote float expressions (one
-#: ``exp`` per neuron-step) to double (part of the program via the precision)
-SINGLE_FLAGS = ("-fsingle-precision-constant",)
+#: single precision: Brian2 writes literals as ``2.0``, which promotes float expressions (an ``exp``
+#: per neuron-step) to double. Not gcc's ``-fsingle-precision-constant``: it applies to every file,
+#: Brian2's own random generator included, whose 53-bit uniform then rounds to 1.0 (an out-of-range
+#: synapse index). Only the state updaters' run functions get float literals (:func:`float_literals`).
+_FLOAT_LITERAL = re.compile(r"(?<![\w.])((?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)(?![\w.])")
+
+
+def float_literals(source: str) -> tuple[str, int]:
+    """``source`` with the floating-point literals of its ``_run_*`` function suffixed ``f``
+    (the support code before it, e.g. the double branch of the counter generator, is kept)."""
+    at = source.find("void _run_")
+    if at < 0:
+        return source, 0
+    body, n = _FLOAT_LITERAL.subn(r"\1f", source[at:])
+    return source[:at] + body, n
 
 
 class CppBackend(StandaloneBackend):
@@ -273,6 +286,11 @@ class CppBackend(StandaloneBackend):
         # default 10 (docs/benchmarks-cpu.md). Set per build: preferences are global in a process.
         from ..network import counter_noise
 
-        gcc = [a for a in b2.prefs.codegen.cpp.extra_compile_args_gcc if a not in VECTORISE_FLAGS + SINGLE_FLAGS]
-        b2.prefs.codegen.cpp.extra_compile_args_gcc = (gcc + (list(VECTORISE_FLAGS) if counter_noise(exp) else [])
-                                                       + (list(SINGLE_FLAGS) if exp.precision == "single" else []))
+        gcc = [a for a in b2.prefs.codegen.cpp.extra_compile_args_gcc if a not in VECTORISE_FLAGS]
+        b2.prefs.codegen.cpp.extra_compile_args_gcc = gcc + (list(VECTORISE_FLAGS) if counter_noise(exp) else [])
+        self._single = exp.precision == "single"
+
+    def patch_sources(self, project: Path) -> None:
+        if getattr(self, "_single", False):
+            for f in sorted((project / "code_objects").glob("*_stateupdater_codeobject.cpp")):
+                f.write_text(float_literals(f.read_text())[0])

@@ -702,7 +702,25 @@ class RunData:
         """The validated Experiment that produced this run (to re-run it)."""
         from ..config import experiment_from_dict
 
-        return experiment_from_dict(self.config)
+        return experiment_from_dict(recorded_spec(self.config, self.attrs.get("lamina_version")))
+
+
+def noise_before_0_3(lamina_version: Any) -> bool:
+    """True for a file written by lamina < 0.3, whose runs drew their noise from Brian2's ``xi``
+    (the only generator then, so its resolved spec does not name one)."""
+    try:
+        major, minor = (int(x) for x in str(lamina_version).split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) < (0, 3)
+
+
+def recorded_spec(config: dict, lamina_version: Any) -> dict:
+    """A run file's resolved spec as it ran: ``simulation.noise = "brian2"`` where a file of lamina
+    < 0.3 does not name the generator (the default changed in 0.3)."""
+    if "noise" in config.get("simulation", {}) or not noise_before_0_3(lamina_version):
+        return config
+    return {**config, "simulation": {**config["simulation"], "noise": "brian2"}}
 
 
 def _read_group(g: h5py.Group) -> dict:

@@ -257,6 +257,10 @@ class Sweep:
         k = list(cols["point_id"]).index(point_id)
         sets = dict(a.get("overrides") or {})
         sets.update(json.loads(cols["overrides"][k]))
+        from .run import noise_before_0_3
+
+        if noise_before_0_3(a.get("lamina_version")) and "simulation.noise" not in sets:
+            sets["simulation.noise"] = "brian2"  # the generator of lamina < 0.3 (the default since is "counter")
         parts = ["lamina", "run", a.get("spec_path") or "SPEC"]
         for key, v in sets.items():
             parts += ["--set", f"{key}={_toml_value(v)}"]
