@@ -377,7 +377,8 @@ def _layer_connections(net: dict, rule: str) -> dict[int, dict]:
     """{z: table} of the layers that carry their own ``connection`` (``{ p = "40/size" }`` or
     ``{ in_degree = N }``): it replaces ``network.connection``'s p / in_degree for the feedforward
     projection from layer z-1 into layer z only (the delay stays network.connection's). Not on the
-    first layer (nothing projects into it), and only with rule "feedforward"."""
+    first layer (nothing projects into it), only with rule "feedforward", and not with
+    ``network.inhibition`` (its E(z-1) -> I(z) -> E(z) path would keep the inhibition's p)."""
     out: dict[int, dict] = {}
     for z, item in enumerate(net["layers"]):
         if not isinstance(item, dict) or "connection" not in item:
@@ -395,6 +396,9 @@ def _layer_connections(net: dict, rule: str) -> dict[int, dict]:
         if rule != "feedforward":
             raise ConfigError(where, table, f"no per-layer connection with network.connection.rule = '{rule}' "
                               "(it overrides the feedforward projection into the layer)")
+        if "inhibition" in net:
+            raise ConfigError(where, table, "no per-layer connection with network.inhibition (the inhibitory path "
+                              f"from layer {z - 1} through I{z} into layer {z} would keep network.inhibition's p)")
         out[z] = table
     return out
 

@@ -137,8 +137,9 @@ def simulate_batch(exps: Sequence[Experiment], backend: str | None = None,
     """Simulate experiments of one structure together as disconnected replicas of one network
     (one compiled program, one launch) and return one :class:`RunResult` per experiment.
 
-    Each replica keeps its own seed for its per-neuron parameters and stimulus; connectivity and
-    noise come from the batch's device seed (recorded as ``device_seed`` with ``batch_size``,
+    Each replica keeps its own seed for its per-neuron parameters, its stimulus and (default
+    ``simulation.noise = "counter"``) its noise; connectivity, and the noise with ``noise =
+    "brian2"``, come from the batch's device seed (recorded as ``device_seed`` with ``batch_size``,
     ``batch_index`` and ``batch_seeds``: running the same experiments in the same order again
     reproduces every replica bit for bit; a batch of one is the unbatched run).
     """

@@ -1,8 +1,9 @@
 """Batched runs: B replicas of one structure in one compiled program.
 
-What is promised (README, "Batched runs"): every replica has its own seed for its per-neuron
-parameters and its stimulus, its own run-time values, and no synapse to another replica; its
-connectivity and noise come from the batch's device seed (derived from all the replicas' seeds,
+What is promised (README, "GPU, batches, precision" and "Reproducibility"): every replica has its
+own seed for its per-neuron parameters, its stimulus and (default simulation.noise = "counter") its
+noise, its own run-time values, and no synapse to another replica; its connectivity (and its noise
+with noise = "brian2") comes from the batch's device seed (derived from all the replicas' seeds,
 recorded in every replica's file), so re-running the same batch reproduces each replica bit for
 bit, and a batch of one *is* the unbatched run. Per-replica statistics match unbatched runs in
 distribution.

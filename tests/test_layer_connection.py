@@ -87,6 +87,9 @@ def test_set_on_the_command_line():
     (_layers({"rule": "feedforward", "p": 0.1}), {}, "network.layers[1].connection.rule"),
     (_layers({"delay": "1 ms"}), {}, "network.layers[1].connection.delay"),
     (_layers({"p": "40/size"}), {"network.connection": {"rule": "none"}}, "network.layers[1].connection"),
+    # with feedforward inhibition the path E(z-1) -> I(z) -> E(z) would keep the inhibition's p
+    (_layers(None, {"in_degree": 40}), {"network.inhibition": {"cell": "prescott.inh", "size": 50, "p": 0.05}},
+     "network.layers[2].connection"),
 ])
 def test_rejected(layers, changes, field):
     with pytest.raises(ConfigError) as e:

@@ -262,6 +262,56 @@ def test_other_spec_in_the_same_directory_is_refused(tmp_path):
                   evaluate=lambda p, fresh=False: 0.0, log=lambda m: None)
 
 
+def _old_digest(spec) -> str:
+    """spec_digest as lamina 0.2 computed it (no noise generator in it)."""
+    import hashlib
+
+    raw = {k: v for k, v in spec.raw.items() if k not in ("trials", "top_k", "fresh_seeds", "references")}
+    text = json.dumps({"base": spec.base, "search": raw}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _with_noise(d: dict, noise: str) -> dict:
+    d = copy.deepcopy(d)
+    d["simulation"]["noise"] = noise
+    return d
+
+
+def test_noise_generator_is_part_of_the_study_digest():
+    from lamina.search.study import spec_digest
+
+    d = _spec_dict(2, trials=2, top_k=0, references=[])
+    assert "noise" not in d["simulation"]  # a spec of lamina 0.2: Brian2's xi then, the counter noise now
+    plain, counter, brian2 = (parse_search(x) for x in (d, _with_noise(d, "counter"), _with_noise(d, "brian2")))
+    assert spec_digest(plain) == spec_digest(counter)  # the same generator (the default), written or not
+    assert spec_digest(counter) != spec_digest(brian2)
+    # noise = "brian2" keeps the digest lamina 0.2 gave the spec without the key (its studies resume)
+    assert spec_digest(brian2) == _old_digest(plain)
+    assert spec_digest(plain) != _old_digest(plain)  # ... and the counter-noise spec does not
+
+
+def test_a_lamina_0_2_study_resumes_only_with_brian2_noise(tmp_path):
+    from lamina.errors import InputError
+
+    d = _spec_dict(2, trials=2, top_k=0, references=[])
+    quiet = dict(evaluate=lambda p, fresh=False: 0.0, log=lambda m: None)
+    # a study as lamina 0.2 left it: the old digest of the spec without simulation.noise
+    run_study(parse_search(_with_noise(d, "brian2")), tmp_path, **quiet)
+    load_study(tmp_path).set_user_attr("spec_digest", _old_digest(parse_search(d)))
+    for spec in (d, _with_noise(d, "counter")):  # counter noise (the default now): refused, saying how to resume
+        with pytest.raises(InputError, match='simulation.noise = "brian2"'):
+            run_study(parse_search(spec), tmp_path, **quiet)
+    assert len(_complete(load_study(tmp_path))) == 2
+    report = run_study(parse_search(_with_noise(d, "brian2")), tmp_path, trials=3, **quiet)
+    assert (report.n_complete, report.n_new) == (3, 1)
+    # a spec of lamina 0.2 that named the generator had it in its old digest: it resumes as written
+    counter = parse_search(_with_noise(d, "counter"))
+    load_study(tmp_path).set_user_attr("spec_digest", _old_digest(counter))
+    assert run_study(counter, tmp_path, trials=4, **quiet).n_new == 1
+    with pytest.raises(InputError, match="another"):
+        run_study(parse_search(_with_noise(d, "brian2")), tmp_path, trials=5, **quiet)
+
+
 # ---------------------------------------------------------------------------------------------
 # Bad [search] values: one ConfigError naming the field
 
@@ -355,6 +405,38 @@ def test_card_interpolation_reproduces_the_anchor_variants(tmp_path):
     assert layers[0]["params"] == {"beta_w": "5 mV", "g_syn": "345 uS/cm**2",
                                    "sigma_noise": {"uniform": ["38 uA/cm**2", "53 uA/cm**2"]}}
     assert layers[1]["params"]["g_syn"] == "975 uS/cm**2" and layers[1]["params"]["sigma_noise"] == "15 uA/cm**2"
+
+
+def test_template_size_and_connection_are_kept_in_every_profile(tmp_path):
+    """A hidden template layer's size and connection (the projection into it) are structure: every
+    searched profile and every reference gets them, so profiles stay comparable."""
+    import tomli_w
+
+    from lamina.config import experiment_from_dict
+    from lamina.search.evaluate import Simulator
+    from lamina.search.layers import hidden_layers, reference_layers, reference_profile
+    from lamina.search.spec import Profile
+
+    d = _spec_dict(2, references=["het"])
+    d["network"]["layers"] = ["prescott.input", {"cell": "prescott.int", "connection": {"p": "20/size"}},
+                              {"cell": "prescott.diff", "size": 60, "connection": {"in_degree": 4}}]
+    spec = load_search(_write(tmp_path, tomli_w.dumps(d)))
+    searched = hidden_layers(spec, Profile((5.0, -19.0)))
+    assert searched[0]["connection"] == {"p": "20/size"} and "size" not in searched[0]
+    assert searched[1]["connection"] == {"in_degree": 4} and searched[1]["size"] == 60
+    ref = reference_layers(spec, "het")
+    assert ref == [{"cell": "prescott.int", "connection": {"p": "20/size"}},
+                   {"cell": "prescott.diff", "size": 60, "connection": {"in_degree": 4}}]
+    assert reference_profile(spec, "het").beta_w == pytest.approx((5.0, -19.0))
+    sim = Simulator(spec, tmp_path, log=lambda m: None)
+    exps = [experiment_from_dict(sim.sweep_spec(h, 1, 2)) for h in (searched, ref)]
+    for exp in exps:
+        assert [l.size for l in exp.layers] == [50, 50, 60]
+        assert [(p.rule, p.value) for p in exp.projections] == [("p", pytest.approx(20 / 50)), ("in_degree", 4.0)]
+    # a template without them gives plain variants for the references, as before
+    plain = parse_search(_spec_dict(2, references=["het"]))
+    assert reference_layers(plain, "het") == ["prescott.int", "prescott.diff"]
+    assert all("connection" not in l and "size" not in l for l in hidden_layers(plain, Profile((5.0, -19.0))))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ class RawRun:
 
 def split_seed(seed: int) -> tuple[np.random.Generator, np.random.Generator, int]:
     """One run seed → independent streams for per-neuron parameters, the stimulus, and the
-    device's generator (connectivity, noise).
+    device's generator (connectivity; the noise too with ``simulation.noise = "brian2"``).
 
     Separate streams keep the network the same when only the input changes (a no-stimulus
     baseline is the same network as the stimulated run).
@@ -243,9 +243,10 @@ class Backend:
     def run_batch(self, exps: Sequence[Experiment], progress: bool = False) -> list[RawRun]:
         """Simulate experiments of one structure together, as disconnected replicas of one network.
 
-        Replica ``r`` draws its per-neuron parameters and its stimulus from its own seed
-        (``exps[r].seed``); connectivity and noise come from the device generator, seeded by
-        :func:`batch_device_seed` of all replicas' seeds — for a batch of one, the run's own.
+        Replica ``r`` draws its per-neuron parameters, its stimulus and (default
+        ``simulation.noise = "counter"``) its noise from its own seed (``exps[r].seed``);
+        connectivity, and the noise with ``noise = "brian2"``, come from the device generator,
+        seeded by :func:`batch_device_seed` of all replicas' seeds — for a batch of one, the run's own.
         """
         if not exps:
             return []

@@ -1,5 +1,9 @@
 """Comparable layers: what a hidden layer of a given beta_w gets besides its beta_w.
 
+Every generated hidden layer (a searched profile's or a reference's) keeps its template layer's
+``size`` and ``connection`` (the projection into it): the network's structure is the template's,
+the same for every profile, and only beta_w and what follows from it differ.
+
 The synaptic conductance must not be a free knob that trivially buys information (a stronger
 synapse makes any layer fire more reliably), so it follows from beta_w:
 
@@ -117,9 +121,22 @@ def _fmt(x: float, unit: str) -> str:
     return f"{x:.6g} {unit}"
 
 
+#: keys of a template's hidden layer that every generated layer (searched or reference) keeps:
+#: the network's structure, the same for every profile, so profiles stay comparable
+TEMPLATE_KEYS = ("size", "connection")
+
+
+def _template_keys(item) -> dict:
+    """``size`` and ``connection`` of a template layer (a cell reference string: none)."""
+    import copy
+
+    return {k: copy.deepcopy(item[k]) for k in TEMPLATE_KEYS if k in item} if isinstance(item, dict) else {}
+
+
 def hidden_layers(spec: SearchSpec, profile: Profile, g_table: dict[float, float] | None = None) -> list[dict]:
     """The ``network.layers`` entries of the hidden layers for ``profile`` (template cell refs,
-    layer names ``L1`` …, params beta_w, g_syn, sigma_noise).
+    layer names ``L1`` …, params beta_w, g_syn, sigma_noise; the template layer's ``size`` and
+    ``connection`` kept).
 
     Parameters
     ----------
@@ -147,15 +164,14 @@ def hidden_layers(spec: SearchSpec, profile: Profile, g_table: dict[float, float
         else:
             noise = _fmt(lo, NOISE_UNIT) if abs(hi - lo) < 1e-9 else {"uniform": [_fmt(lo, NOISE_UNIT), _fmt(hi, NOISE_UNIT)]}
         entry = {"cell": ref, "name": f"L{z}",
-                 "params": {"beta_w": _fmt(b, "mV"), "g_syn": _fmt(g, G_UNIT), "sigma_noise": noise}}
-        if isinstance(item, dict) and "size" in item:
-            entry["size"] = item["size"]
+                 "params": {"beta_w": _fmt(b, "mV"), "g_syn": _fmt(g, G_UNIT), "sigma_noise": noise},
+                 **_template_keys(item)}
         out.append(entry)
     return out
 
 
-def reference_layers(spec: SearchSpec, name: str) -> list[str]:
-    """The hidden layers of a reference profile as plain card variants (the cards' own values)."""
+def _reference_variants(spec: SearchSpec, name: str) -> list[str]:
+    """The card variants of a reference profile's hidden layers (checked against the card)."""
     from .spec import REFERENCES
 
     card = _template_card(spec)
@@ -163,14 +179,25 @@ def reference_layers(spec: SearchSpec, name: str) -> list[str]:
     for v in set(variants):
         if v not in card.variants:
             raise ConfigError("search.references", name, f"profiles of variants of card '{card.name}' ('{v}' is missing)")
-    return [f"{card.name}.{v}" for v in variants]
+    return variants
+
+
+def reference_layers(spec: SearchSpec, name: str) -> list[str | dict]:
+    """The hidden layers of a reference profile as card variants (the cards' own values): a plain
+    ``card.variant`` string, or a layer table where the template layer has a ``size`` or a
+    ``connection`` (kept, as in :func:`hidden_layers`)."""
+    card = _template_card(spec)
+    out: list[str | dict] = []
+    for item, v in zip(spec.template[1:], _reference_variants(spec, name)):
+        keep = _template_keys(item)
+        out.append({"cell": f"{card.name}.{v}", **keep} if keep else f"{card.name}.{v}")
+    return out
 
 
 def reference_profile(spec: SearchSpec, name: str) -> Profile:
     """beta_w per hidden layer of a reference (for plotting it next to searched profiles)."""
     card = _template_card(spec)
-    return Profile(tuple(float(np.asarray(card.variants[v.split(".", 1)[1]]["beta_w"])) * 1e3
-                         for v in reference_layers(spec, name)))
+    return Profile(tuple(float(np.asarray(card.variants[v]["beta_w"])) * 1e3 for v in _reference_variants(spec, name)))
 
 
 # ---------------------------------------------------------------------------------------------

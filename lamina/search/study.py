@@ -12,7 +12,9 @@ Study directory (``-o OUT``, default ``results/<name>``)::
 Resuming: ``run_study`` on the same directory loads the study, counts its COMPLETE trials toward
 ``trials`` and never evaluates them again. A trial that was running when the process died
 (left RUNNING in the journal) or was interrupted (Ctrl-C: FAIL with ``interrupted``) is
-re-queued with the same parameters, so its finished run files are reused.
+re-queued with the same parameters, so its finished run files are reused. A study of another
+spec, or of another noise generator (:func:`spec_digest`: a study of lamina < 0.3 used Brian2's
+noise and resumes only with ``simulation.noise = "brian2"``), is refused.
 """
 from __future__ import annotations
 
@@ -107,12 +109,55 @@ def _sampler(spec: SearchSpec):
                                           multivariate=True)
 
 
+def _noise(spec: SearchSpec) -> str:
+    """The noise generator the study's runs use (``simulation.noise``, else the default)."""
+    from ..config import NOISE_DEFAULT
+
+    sim = spec.base.get("simulation")
+    return str(sim.get("noise", NOISE_DEFAULT)) if isinstance(sim, dict) else NOISE_DEFAULT
+
+
+def _digest(base: dict, raw: dict, noise: str | None) -> str:
+    raw = {k: v for k, v in raw.items() if k not in ("trials", "top_k", "fresh_seeds", "references")}
+    payload = {"base": base, "search": raw}
+    if noise is not None:
+        payload["noise"] = noise
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _base_without_noise(spec: SearchSpec) -> dict:
+    """The base spec without ``simulation.noise`` (and without a [simulation] table it alone made)."""
+    base = dict(spec.base)
+    sim = base.get("simulation")
+    if isinstance(sim, dict) and "noise" in sim:
+        sim = {k: v for k, v in sim.items() if k != "noise"}
+        if sim:
+            base["simulation"] = sim
+        else:
+            del base["simulation"]
+    return base
+
+
 def spec_digest(spec: SearchSpec) -> str:
     """What a study is about (everything but the trial count and the re-evaluation's settings), so
-    a directory is never resumed with a different search."""
-    raw = {k: v for k, v in spec.raw.items() if k not in ("trials", "top_k", "fresh_seeds", "references")}
-    text = json.dumps({"base": spec.base, "search": raw}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    a directory is never resumed with a different search.
+
+    The noise generator is part of it: a study of lamina < 0.3 (no ``simulation.noise``: Brian2's
+    ``xi``) must not go on with the counter noise, the default since 0.3. ``noise = "brian2"``
+    gives the digest of lamina < 0.3 (the base without the key), so such a study resumes only
+    with a spec that says so; any other generator is hashed with the base."""
+    noise = _noise(spec)
+    return _digest(_base_without_noise(spec), spec.raw, None if noise == "brian2" else noise)
+
+
+def _legacy_digests(spec: SearchSpec) -> set[str]:
+    """Digests of lamina < 0.3 that a study of ``spec`` may carry and still resume: the spec as
+    written when it names ``simulation.noise`` (then the old digest already fixed the generator)."""
+    sim = spec.base.get("simulation")
+    if isinstance(sim, dict) and "noise" in sim:
+        return {_digest(spec.base, spec.raw, None)}
+    return set()
 
 
 def fresh_seed_base(spec: SearchSpec, search_seeds: set[int], n: int) -> int:
@@ -218,9 +263,14 @@ def run_study(spec: SearchSpec, out: str | Path, *, trials: int | None = None, e
             study.set_user_attr("spec_digest", digest)
             study.set_user_attr("family", spec.family.family)
             study.set_user_attr("depth", spec.depth)
-        elif have != digest:
+            study.set_user_attr("noise", _noise(spec))
+        elif have != digest and have not in _legacy_digests(spec):
+            if _noise(spec) != "brian2" and have == _digest(_base_without_noise(spec), spec.raw, None):
+                raise InputError("-o/--output", out, "a study of this spec's noise generator (it holds one of Brian2's "
+                                 "noise: lamina < 0.3 or simulation.noise = \"brian2\"; set simulation.noise = "
+                                 "\"brian2\" to resume it, or use another -o)")
             raise InputError("-o/--output", out, "a study directory of this spec (it holds a study of another "
-                             "[search] or network; use another -o)")
+                             "[search], network or noise generator; use another -o)")
         if spec_text is not None and not (out / SPEC_COPY).exists():
             (out / SPEC_COPY).write_text(spec_text)
         _requeue_stale(study, log)
@@ -266,7 +316,8 @@ def run_study(spec: SearchSpec, out: str | Path, *, trials: int | None = None, e
             if ev.per_layer:
                 trial.set_user_attr("mi_per_layer", [r["mi"] for r in ev.per_layer])
                 trial.set_user_attr("run_dir", ev.run_dir)
-                trial.set_user_attr("g_syn", [l["params"]["g_syn"] for l in ev.layers if isinstance(l, dict)])
+                trial.set_user_attr("g_syn", [l["params"]["g_syn"] for l in ev.layers
+                                              if isinstance(l, dict) and "params" in l])
             return ev.value
 
         def progress(study_, trial) -> None:
