@@ -10,6 +10,8 @@ from . import style as plots
 from .context import Context, Run, ensure_runs, finish_figure
 from .labels import fly_label
 
+ONSET_COLOR = "0.35"  # the stimulus onset line of fig2 (dashed; not a cell-type colour)
+
 
 def fig1(ctx: Context) -> list[Path]:
     plt = plots.plt()
@@ -148,6 +150,7 @@ def fig2(ctx: Context) -> list[Path]:
         ax.plot(tc, cur, color="k", lw=0.8) if j == 0 else ax.axis("off")
         if j == 0:
             ax.set_ylabel("ORN input\n(µA/cm²)")
+            ax.axvline(onset, color=ONSET_COLOR, lw=0.8, ls="--")
     srun = next(r for r in runs if float(r.exp.input.params["amplitude"]) > 0)
     p_in = srun.exp.input.params
     cu = float(srun.exp.layer(srun.exp.input.layers[0]).cell.card.current_unit)
@@ -191,7 +194,7 @@ def fig2(ctx: Context) -> list[Path]:
             lines.append(f"    {net:11s} {lname:3s}: spont {format_mean_ci(summary['spont'], 2, 'Hz')}; "
                          f"peak {format_mean_ci(summary['peak'], 1, 'Hz')}; "
                          f"response {format_mean_ci(summary['extra'], 2, 'spikes/neuron')}")
-            ax.axvline(onset, color="0.8", lw=0.5, ls=":")
+            ax.axvline(onset, color=ONSET_COLOR, lw=0.8, ls="--")  # the stimulus onset, in every panel
             if j == 0:
                 ax.set_ylabel(f"{net}\nrate (Hz)")
             if i == 0:
@@ -200,11 +203,14 @@ def fig2(ctx: Context) -> list[Path]:
             g = ys[True][2][0].exp.layer(lname).cell.params["g_syn"]
             g_uS = float(g) * 100  # S/m² → µS/cm²
             ax.text(0.02, 0.85, cells[lname].capitalize() + (f", g {g_uS:.0f} µS/cm²" if lname != "ORN" else ""),
-                    transform=ax.transAxes, fontsize=6, color=plots.cell_color(cells[lname]))
+                    transform=ax.transAxes, fontsize=8, color=plots.cell_color(cells[lname]))
             ax.set_ylim(bottom=0)
     for ax in axes[-1]:
         ax.set_xlabel("time (ms)")
-    axes[1, -1].legend(frameon=False, fontsize=6, loc="upper right")
+    # the legend where the input row has no panel, so that it covers no curve
+    handles, labels = axes[1, -1].get_legend_handles_labels()
+    handles.append(plt.Line2D([], [], color=ONSET_COLOR, lw=0.8, ls="--"))
+    axes[0, -1].legend(handles, labels + ["stimulus onset"], frameon=False, fontsize=8, loc="center")
     return finish_figure(ctx, fig, "fig2", "Fig. 2 — fly pathway PSTHs per configuration", lines,
                          f"Spec: sims/fig2.toml ({ctx.scale} scale; seeds per point: {len({r.seed for r in runs})}).")
 
