@@ -5,8 +5,8 @@
 
 Runs ``lamina sweep SPEC --scale SCALE --set sweep.seeds=SEEDS --workers W --batch B`` once per
 batch size into a fresh directory with an empty program cache, timed from launch to exit, and
-reads the sweep index back: how many programs were compiled and how long that took, the loop time
-of every run. Prints one JSON line per batch size and a markdown table with the throughput
+reads every run file back: the compile time (runs that compiled, or waited for the compile) and the
+loop time of every run. Prints one JSON line per batch size and a markdown table with the throughput
 (neuron-steps/s over the whole host and per worker) and the projected wall time of the whole
 sweep (all of its seeds): the time after the compile scaled by the number of runs, plus the
 compile. The batch sizes run one after another, so they do not share cores.

@@ -254,14 +254,13 @@ VECTORISE_FLAGS = ("-D__FAST_MATH__=1", "--param=vect-max-version-for-alias-chec
 _FLOAT_LITERAL = re.compile(r"(?<![\w.])((?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)(?![\w.])")
 
 
-def float_literals(source: str) -> tuple[str, int]:
+def float_literals(source: str) -> str:
     """``source`` with the floating-point literals of its ``_run_*`` function suffixed ``f``
     (the support code before it, e.g. the double branch of the counter generator, is kept)."""
     at = source.find("void _run_")
     if at < 0:
-        return source, 0
-    body, n = _FLOAT_LITERAL.subn(r"\1f", source[at:])
-    return source[:at] + body, n
+        return source
+    return source[:at] + _FLOAT_LITERAL.sub(r"\1f", source[at:])
 
 
 class CppBackend(StandaloneBackend):
@@ -288,9 +287,8 @@ class CppBackend(StandaloneBackend):
 
         gcc = [a for a in b2.prefs.codegen.cpp.extra_compile_args_gcc if a not in VECTORISE_FLAGS]
         b2.prefs.codegen.cpp.extra_compile_args_gcc = gcc + (list(VECTORISE_FLAGS) if counter_noise(exp) else [])
-        self._single = exp.precision == "single"
 
     def patch_sources(self, project: Path) -> None:
-        if getattr(self, "_single", False):
+        if b2.prefs.core.default_float_dtype == np.float32:  # single precision (set by configure)
             for f in sorted((project / "code_objects").glob("*_stateupdater_codeobject.cpp")):
-                f.write_text(float_literals(f.read_text())[0])
+                f.write_text(float_literals(f.read_text()))

@@ -25,7 +25,7 @@ from typing import Callable
 
 from .context import Context
 
-__all__ = ["Context", "FIGURE_IDS", "NOT_IN_ALL", "figure_recipes", "make_figures"]
+__all__ = ["Context", "NOT_IN_ALL", "figure_recipes", "make_figures"]
 
 Recipe = Callable[[Context], list[Path]]
 
@@ -35,26 +35,17 @@ Recipe = Callable[[Context], list[Path]]
 NOT_IN_ALL = ("profile_search",)
 
 
-#: Every figure id → "module.function" of its recipe, in ``--all`` order. Names, not imports, so
-#: that the CLI's help lists the ids without importing matplotlib.
-_RECIPES = {"fig1": "single_cell.fig1", "fig2": "single_cell.fig2", "fig3": "packets.fig3",
-            "fig3_packets": "packets.fig3_packets", "fig4": "packets.fig4", "figA2": "state_space.figA2",
-            "figA3": "state_space.figA3", "figA5": "packets.figA5", "info_strength": "information.info_strength",
-            "sensitivity": "information.sensitivity", "ou_ffn": "information.ou_ffn", "figA4": "information.figA4",
-            "ou_filters": "filters.ou_filters", "synfire": "synfire.synfire",
-            "rate_propagation": "synfire.rate_propagation", "profile_search": "profile_search.profile_search"}
-FIGURE_IDS = tuple(_RECIPES)
-
-
 def figure_recipes() -> dict[str, Recipe]:
     """Every figure id → its recipe, in ``--all`` order."""
-    import importlib
+    from . import filters, information, packets, profile_search, single_cell, state_space, synfire
 
-    out = {}
-    for fig_id, target in _RECIPES.items():
-        module, func = target.split(".")
-        out[fig_id] = getattr(importlib.import_module(f".{module}", __name__), func)
-    return out
+    return {"fig1": single_cell.fig1, "fig2": single_cell.fig2, "fig3": packets.fig3,
+            "fig3_packets": packets.fig3_packets, "fig4": packets.fig4, "figA2": state_space.figA2,
+            "figA3": state_space.figA3, "figA5": packets.figA5, "info_strength": information.info_strength,
+            "sensitivity": information.sensitivity, "ou_ffn": information.ou_ffn, "figA4": information.figA4,
+            "ou_filters": filters.ou_filters, "synfire": synfire.synfire,
+            "rate_propagation": synfire.rate_propagation,
+            "profile_search": profile_search.profile_search}
 
 
 def make_figures(ids: list[str], ctx: Context) -> dict[str, list[Path]]:

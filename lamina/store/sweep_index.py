@@ -31,7 +31,7 @@ from typing import Any, Iterable
 import h5py
 import numpy as np
 
-from .run import MAGIC, check_tmp_unchanged, dead_writer_tmp, h5_image_to, private_tmp, read_analysis_scalars, read_run_status  # noqa: F401
+from .run import MAGIC, check_tmp_unchanged, dead_writer_tmp, h5_image_to, noise_before_0_3, private_tmp, read_analysis_scalars, read_run_status  # noqa: F401
 
 INDEX_NAME = "sweep.h5"
 RUNS_DIR = "runs"
@@ -257,8 +257,6 @@ class Sweep:
         k = list(cols["point_id"]).index(point_id)
         sets = dict(a.get("overrides") or {})
         sets.update(json.loads(cols["overrides"][k]))
-        from .run import noise_before_0_3
-
         if noise_before_0_3(a.get("lamina_version")) and "simulation.noise" not in sets:
             sets["simulation.noise"] = "brian2"  # the generator of lamina < 0.3 (the default since is "counter")
         parts = ["lamina", "run", a.get("spec_path") or "SPEC"]
