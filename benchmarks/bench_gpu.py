@@ -34,6 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 GPU = "cuda"  # --gpu-backend cpp: a plumbing run of this script on a machine without a GPU
 CPP_BASELINE = True  # --no-cpp: leave out the one-core cpp runs of the scale phase
+#: --scale-variants: the lamina cuda programs of the scale phase, "precision/constants"
+SCALE_VARIANTS = [("double", "compiled"), ("single", "compiled"), ("double", "run-time"), ("single", "run-time")]
 HET13 = ["prescott.input"] + ["prescott.int", "prescott.diff"] * 6
 
 
@@ -116,9 +118,8 @@ def programs(sizes: list[int], phases: set[str], sweep_batch: int) -> list[tuple
             out.append(({**small_spec(1, GPU), "_unpatched": True}, 20))
     if "scale" in phases:
         for n in sizes:
-            out += [(het_spec(n, GPU), 1), (het_spec(n, GPU, "single"), 1),
-                    (het_spec(n, GPU, constants="run-time"), 1), (het_spec(n, GPU, "single", constants="run-time"), 1),
-                    ({"plain": _plain_args(n, False)}, 1), ({"plain": _plain_args(n, True)}, 1)]
+            out += [(het_spec(n, GPU, precision, constants=constants), 1) for precision, constants in SCALE_VARIANTS]
+            out += [({"plain": _plain_args(n, False)}, 1), ({"plain": _plain_args(n, True)}, 1)]
             if CPP_BASELINE:
                 out.append((het_spec(n, "cpp", duration_ms=_cpp_ms(n)), 1))
             if n <= 1000:
@@ -246,8 +247,7 @@ def phase_scale(out: Path, sizes: list[int]) -> None:
     for n in sizes:
         row = {"phase": "scale", "n": n, "neurons": 13 * n}
         # simulation.constants: the card's values compiled in (default) and as run-time variables
-        for precision, constants in (("double", "compiled"), ("single", "compiled"), ("double", "run-time"),
-                                     ("single", "run-time")):
+        for precision, constants in SCALE_VARIANTS:
             rec = _lamina_run(het_spec(n, GPU, precision, constants=constants))
             tag = f"lamina_cuda_{precision}" + ("" if constants == "compiled" else "_runtime_constants")
             row[tag] = {**rec, "neuron_steps_per_s": 13 * n * 18000 / rec["loop_s"]}
@@ -268,6 +268,8 @@ def phase_scale(out: Path, sizes: list[int]) -> None:
         pd_, ps_ = row.get("plain_cuda_double", {}), row.get("plain_cuda_single", {})
         c = row.get("lamina_cpp_1core", {"neuron_steps_per_s": float("nan")})
         for precision in ("double", "single"):
+            if f"lamina_cuda_{precision}_runtime_constants" not in row:
+                continue
             row[f"compiled_over_runtime_constants_{precision}"] = (
                 row[f"lamina_cuda_{precision}"]["neuron_steps_per_s"]
                 / row[f"lamina_cuda_{precision}_runtime_constants"]["neuron_steps_per_s"])
@@ -280,13 +282,13 @@ def phase_scale(out: Path, sizes: list[int]) -> None:
         log(out, row)
 
 
-def phase_sweep(out: Path, batch: int, workers: int = 1, seeds: int | None = None) -> None:
+def phase_sweep(out: Path, batch: int, workers: int = 1, seeds: int | None = None, res: Path | None = None) -> None:
     from lamina.config import load_experiment
 
     sweep_exp = load_experiment(ROOT / "sims" / "info_strength.toml")
     steps = sweep_exp.n_steps
     neurons = sum(l.size for l in sweep_exp.layers)
-    res = out / "info_strength_gpu"
+    res = res or out / "info_strength_gpu"  # RESULTS/info_strength: `lamina figures info_strength --results RESULTS` reuses it
     cmd = [sys.executable, "-m", "lamina.cli", "sweep", str(ROOT / "sims" / "info_strength.toml"), "--scale", "paper",
            "--backend", GPU, "--batch", str(batch), "--workers", str(workers), "-o", str(res), "-q", "--log-json"]
     if seeds:  # a part of the sweep: the first `seeds` of its 20 seeds
@@ -347,10 +349,15 @@ def main() -> None:
     ap.add_argument("--no-cpp", action="store_true", help="scale phase without the one-core cpp runs")
     ap.add_argument("--sweep-seeds", type=int, default=None, help="sweep phase on the first N of the 20 seeds")
     ap.add_argument("--sweep-workers", type=int, default=1, help="worker processes sharing the GPU in the sweep phase")
+    ap.add_argument("--sweep-out", type=Path, default=None, help="sweep phase: its results directory (default OUT/info_strength_gpu)")
     ap.add_argument("--figures", default="", help="figures phase: these ids at --scale paper (default: all)")
     ap.add_argument("--figure-workers", type=int, default=4, help="figures phase: worker processes")
+    ap.add_argument("--build-only", action="store_true", help="compile the programs of --phases, run none of them")
+    ap.add_argument("--scale-variants", default="double/compiled,single/compiled,double/run-time,single/run-time",
+                    help="scale phase: the lamina cuda programs, precision/constants (the first two are required)")
     a = ap.parse_args()
-    global GPU, CPP_BASELINE
+    global GPU, CPP_BASELINE, SCALE_VARIANTS
+    SCALE_VARIANTS = [tuple(v.split("/")) for v in a.scale_variants.split(",")]
     GPU = a.gpu_backend
     CPP_BASELINE = not a.no_cpp
     os.environ["LAMINA_BENCH_GPU"] = GPU
@@ -365,14 +372,16 @@ def main() -> None:
     except OSError:
         smi, nvcc = "", ""
     log(out, {"phase": "machine", "gpu": smi, "nvcc": nvcc, "cpus": os.cpu_count(), "python": sys.version.split()[0]})
-    if "build" in phases:
+    if "build" in phases or a.build_only:
         phase_build(out, programs(sizes, phases, a.sweep_batch), a.jobs)
+    if a.build_only:
+        return
     if "check" in phases:
         phase_check(out)
     if "scale" in phases:
         phase_scale(out, sizes)
     if "sweep" in phases:
-        phase_sweep(out, a.sweep_batch, workers=a.sweep_workers, seeds=a.sweep_seeds)
+        phase_sweep(out, a.sweep_batch, workers=a.sweep_workers, seeds=a.sweep_seeds, res=a.sweep_out)
     if "figures" in phases:
         phase_figures(out, [f for f in a.figures.split(",") if f], a.figure_workers)
     if "cpu" in phases:

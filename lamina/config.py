@@ -202,7 +202,9 @@ def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None
 @_one_line
 def apply_scale(spec: dict, scale: str | None) -> dict:
     """``[scales.small]`` holds dotted-path overrides ("network.size" = 200) that shrink an
-    experiment without changing its physics; the resolved spec records the scale's name."""
+    experiment without changing its physics; the resolved spec records the scale's name. "paper"
+    is the spec as written and is not recorded, so ``lamina sweep --scale paper`` and ``lamina
+    figures --scale paper`` give the same runs one identity (the figure reuses the sweep's files)."""
     if not isinstance(spec, dict):
         raise ConfigError("spec", spec, "a table")
     scales = spec.get("scales", {})
@@ -212,6 +214,8 @@ def apply_scale(spec: dict, scale: str | None) -> dict:
         return spec
     if not isinstance(scale, str) or (scale not in scales and scale != "paper"):
         raise ConfigError("--scale", scale, f"one of {', '.join(sorted(set(scales) | {'paper'}))}")
+    if scale == "paper" and "paper" not in scales:
+        return spec
     out = apply_overrides(spec, scales.get(scale, {}))
     out["scale"] = scale
     return out

@@ -242,6 +242,17 @@ def test_shipped_specs_resolve_to_the_same_values():
                          "`python tests/test_config_robust.py --regenerate`")
 
 
+def test_paper_scale_is_the_spec_as_written():
+    """``--scale paper`` gives the runs of the spec as written the same identity, so `lamina figures
+    --scale paper` reuses the files of `lamina sweep --scale paper` (and vice versa)."""
+    path = resources.sims_dir() / "fig4.toml"
+    a, b = expand_sweep(load_experiment(path, scale="paper")), expand_sweep(load_experiment(path))
+    assert [p.run_id for p in a] == [p.run_id for p in b] and len(a) == 180
+    assert "scale" not in a[0].experiment.spec
+    small = expand_sweep(load_experiment(path, scale="small"))
+    assert small[0].experiment.spec["scale"] == "small" and small[0].run_id not in {p.run_id for p in b}
+
+
 # ---------------------------------------------------------------------------------------------
 # Validate catches what run would reject; accepted-but-wrong values are rejected
 

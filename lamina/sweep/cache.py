@@ -211,7 +211,8 @@ def _analyze_in_parallel(ctx: Results, paths: list[Path | None]) -> None:
     from ..store.run import has_analysis
 
     todo = [p for p in paths if p is not None and not has_analysis(p)]
-    n = ctx.workers if ctx.workers and ctx.workers > 1 else (os.cpu_count() or 1) if ctx.backend == "cuda" else 1
+    # cuda: --workers counts processes sharing the GPU, which have finished by now: every core
+    n = (os.cpu_count() or 1) if ctx.backend == "cuda" else ctx.workers if ctx.workers and ctx.workers > 1 else 1
     if len(todo) < PARALLEL_ANALYSIS_MIN or n <= 1:
         return  # ensure_runs analyses them one by one
     t0 = time.perf_counter()

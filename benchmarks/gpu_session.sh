@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# One device session's GPU work, run in the background so that it outlives one device call (each
+# call may last 10 minutes; the session's device time is 30). Steps run in order of priority and
+# each logs its start, end, wall time and exit status to $W/steps.log.
+#
+#   bash benchmarks/gpu_session.sh start [STEP ...]   # launch (setsid) and return at once
+#   bash benchmarks/gpu_session.sh wait SECONDS       # wait until done or SECONDS, then copy
+#                                                     # logs, figures and JSON lines to $OUT
+#
+# Steps (default: all, in this order):
+#   build      programs compiled at once on the host's cores (nvcc), while `pytest -m gpu` and the
+#              first trial of the GPU profile search (which compiles its own program) run beside them
+#   sweep      sims/info_strength.toml --scale paper (1 260 runs) batched on the GPU, 2 workers
+#   cpusweep   the same sweep on the host's CPU cores, cpp, 2 of its 20 seeds, unbatched and batch 8
+#   fig4 figA2 figA3 info_strength   lamina figures ID --scale paper --backend cuda (info_strength
+#              reuses the sweep's runs)
+#   search     trials 2-12 of the GPU profile search (13 x 1000, 90 runs per trial, batch 90)
+#   scale      the Het FFN at 13 x 10^3: lamina cuda double/single, the plain brian2cuda script,
+#              lamina cpp on one core
+set -u
+W=${LAMINA_SESSION_DIR:-/tmp/gs}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=${PYTHON:-python3}
+ALL="build sweep cpusweep fig4 info_strength figA2 search figA3 scale"
+
+step() {  # name, command...
+    local name=$1; shift
+    local t0; t0=$(date +%s%N)
+    echo "$(date -u +%H:%M:%S) start $name" >> "$W/steps.log"
+    "$@" > "$W/log_$name.txt" 2>&1
+    local rc=$? ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    echo "$(date -u +%H:%M:%S) end $name rc $rc wall_s $((ms / 1000)).$(printf %03d $((ms % 1000)))" >> "$W/steps.log"
+}
+
+figure() {
+    $PY -m lamina figures "$1" --scale paper --backend cuda --workers 2 --results "$W/results" -o "$W/figures" &&
+        $PY benchmarks/collect_analysis.py "$W/results/$1" "$W/figures/${1}_analysis.jsonl" &&
+        gzip -f "$W/figures/${1}_analysis.jsonl"
+}
+
+search() {  # --trials N: completed trials to reach (the study resumes)
+    $PY -m lamina search sims/profile_search.toml --backend cuda --batch 90 --trials "$1" --no-reevaluate \
+        -o "$W/search"
+}
+
+run_steps() {
+    cd "$ROOT" || exit 1
+    export LAMINA_CACHE=$W/cache OMP_NUM_THREADS=1
+    for s in "$@"; do
+        case $s in
+        build)
+            step pytest_gpu $PY -m pytest -m gpu tests/test_cuda.py -q -p no:cacheprovider &
+            step search_first search 1 &
+            step prebuild $PY benchmarks/prebuild.py "$W/bench" info_strength:180 fig4 figA2 figA3 --jobs 16 &
+            step build_scale $PY benchmarks/bench_gpu.py --out "$W/bench" --phases scale --build-only --sizes 1000 \
+                --jobs 6 --scale-variants double/compiled,single/compiled &
+            wait ;;
+        sweep) step sweep $PY benchmarks/bench_gpu.py --out "$W/bench" --phases sweep --sweep-batch 180 \
+                   --sweep-workers 2 --sweep-out "$W/results/info_strength" ;;
+        cpusweep) step cpusweep $PY benchmarks/bench_cpu_sweep.py --out "$W/cpu_sweep" --seeds 2 --workers 16 ;;
+        search) step search search 12 ;;
+        scale) step scale $PY benchmarks/bench_gpu.py --out "$W/bench" --phases scale --sizes 1000 \
+                   --scale-variants double/compiled,single/compiled ;;
+        *) step "$s" figure "$s" ;;
+        esac
+    done
+    echo "$(date -u +%H:%M:%S) done" >> "$W/steps.log"
+}
+
+collect() {
+    local out=${OUT:?}
+    mkdir -p "$out"
+    cp "$W"/steps.log "$W"/log_*.txt "$out"/ 2>/dev/null
+    [ -d "$W/figures" ] && cp -r "$W/figures" "$out"/
+    [ -f "$W/bench/bench_gpu.jsonl" ] && cp "$W/bench/bench_gpu.jsonl" "$out"/
+    find "$W/cpu_sweep" -maxdepth 1 -name '*.json*' -exec cp {} "$out"/ \; 2>/dev/null
+    mkdir -p "$out/search" && find "$W/search" -maxdepth 1 -type f -exec cp {} "$out/search"/ \; 2>/dev/null
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$out/gpu.txt" 2>&1
+    true
+}
+
+case ${1:-} in
+start)
+    shift
+    mkdir -p "$W"
+    [ $# -gt 0 ] || set -- $ALL
+    setsid bash "$0" run "$@" < /dev/null > "$W/session.txt" 2>&1 &
+    echo "started: $W/steps.log" ;;
+run) shift; run_steps "$@" ;;
+wait)
+    end=$(( $(date +%s) + ${2:-540} ))
+    while [ "$(date +%s)" -lt "$end" ] && ! grep -q ' done$' "$W/steps.log" 2>/dev/null; do sleep 5; done
+    cat "$W/steps.log"; collect ;;
+*) sed -n '2,20p' "$0"; exit 2 ;;
+esac
