@@ -21,7 +21,7 @@ set -u
 W=${LAMINA_SESSION_DIR:-/tmp/gs}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PYTHON:-python3}
-ALL="build sweep cpusweep fig4 info_strength figA2 search figA3 scale"
+ALL="build sweep cpusweep fig4 info_strength search figA2 figA3 scale"
 
 step() {  # name, command...
     local name=$1; shift
