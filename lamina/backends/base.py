@@ -21,7 +21,7 @@ from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimension
 
 from ..config import Experiment
 from ..errors import SimulationError
-from ..network import Built, Shared, program_signature, run_values, shared_parameters, structure_key
+from ..network import Built, Layout, Shared, program_signature, run_values, shared_parameters, structure_key
 from ..stimulus import Stimulus, realise
 
 
@@ -61,20 +61,57 @@ def batch_device_seed(device_seeds: Sequence[int]) -> int:
     return int(np.random.SeedSequence([int(s) for s in device_seeds]).generate_state(1, dtype=np.uint32)[0])
 
 
+@dataclass
+class Results:
+    """The arrays a run leaves behind, as plain numpy arrays: read from Brian2's objects
+    (:func:`brian_results`) or, on a program run from its manifest, from the program's files
+    (``standalone.CachedProgram``). Either way :func:`split_results` and :func:`check_state`
+    turn them into the same :class:`RawRun` objects."""
+
+    spikes: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # group -> (t in s, neuron)
+    rates: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # (layer, replica) -> Hz per step
+    traces: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)  # group -> var -> (recorded, time)
+    state: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)  # group -> var -> values (blow-ups)
+
+
+#: the state variables checked for non-finite values after a run ("v" always, the others where present)
+CHECKED_STATE = ("v", "w", "I_noise")
+
+
+def brian_results(exps: Sequence[Experiment], built: Built) -> Results:
+    """Copy the monitors' arrays and the checked state out of Brian2's objects (copies: Brian2's
+    monitor arrays are views into memory it frees with the network)."""
+    out = Results()
+    for g, mon in built.spikes.items():
+        out.spikes[g] = (np.array(mon.t_[:], dtype=np.float64), np.array(mon.i[:], dtype=np.int64))
+    for zr, mon in built.rates.items():
+        out.rates[zr] = np.array(mon.rate_[:], dtype=np.float64)
+    for g, mon in built.traces.items():
+        out.traces[g] = {v: np.array(getattr(mon, v + "_"), dtype=np.float64) for v in exps[0].record.trace_vars}
+    for g, grp in built.groups.items():
+        out.state[g] = {var: np.asarray(grp.variables[var].get_value()) for var in CHECKED_STATE
+                        if var == "v" or var in grp.variables}
+    return out
+
+
 def collect(exps: Sequence[Experiment], built: Built, stims: Sequence[Stimulus]) -> list[RawRun]:
-    """Copy the monitors' arrays out of Brian2 and split them into one :class:`RawRun` per
-    replica: spikes per layer sorted SONATA ``by_time`` (ties by node id, as on every device),
-    node ids within the layer, population rates per time step counted from the spikes."""
-    layout = built.layout
+    """The monitors' arrays of a run on Brian2's objects, split per replica (:func:`split_results`)."""
+    return split_results(exps, built.layout, brian_results(exps, built), stims)
+
+
+def split_results(exps: Sequence[Experiment], layout: Layout, res: Results,
+                  stims: Sequence[Stimulus]) -> list[RawRun]:
+    """Split a batch's arrays into one :class:`RawRun` per replica: spikes per layer sorted
+    SONATA ``by_time`` (ties by node id, as on every device), node ids within the layer,
+    population rates per time step counted from the spikes."""
     exp0 = exps[0]
     dt = float(exp0.dt)
     n_steps = exp0.n_steps
     B = layout.batch
     raws = [RawRun({}, {}, stim) for stim in stims]
-    for g, mon in built.spikes.items():
-        # Copies: Brian2's monitor arrays are views into memory it frees with the network.
-        t = np.array(mon.t_[:], dtype=np.float64)
-        i = np.array(mon.i[:], dtype=np.int64)
+    for g, (t, i) in res.spikes.items():
+        t = np.asarray(t, dtype=np.float64)
+        i = np.asarray(i, dtype=np.int64)
         own = layout.owner(g)[i]
         order = np.lexsort((i, t, own))
         t, i, own = t[order], i[order], own[order]
@@ -88,12 +125,12 @@ def collect(exps: Sequence[Experiment], built: Built, stims: Sequence[Stimulus])
                 raws[r].spikes[name] = (tz * 1e3, (i[a:b] - s.start).astype(np.uint64))
                 steps = np.rint(tz / dt).astype(np.int64)
                 raws[r].rates[name] = np.bincount(steps, minlength=n_steps)[:n_steps] / (s.size * dt)
-    for (z, r), mon in built.rates.items():
-        raws[r].rates[exps[r].layers[z].name] = np.array(mon.rate_[:], dtype=np.float64)
+    for (z, r), rate in res.rates.items():
+        raws[r].rates[exps[r].layers[z].name] = np.asarray(rate, dtype=np.float64)
     n_tr = exp0.record.trace_neurons
-    for g, mon in built.traces.items():
+    for g, per_var in res.traces.items():
         for v in exp0.record.trace_vars:
-            data = np.array(getattr(mon, v + "_"), dtype=np.float64)  # (recorded neuron, time)
+            data = np.asarray(per_var[v], dtype=np.float64)  # (recorded neuron, time)
             for k, z in enumerate(layout.layers_of(g)):
                 for r in range(B):
                     row = (k * B + r) * n_tr
@@ -102,14 +139,21 @@ def collect(exps: Sequence[Experiment], built: Built, stims: Sequence[Stimulus])
 
 
 def check_finite(exps: Sequence[Experiment], built: Built) -> None:
+    """:func:`check_state` of a network of Brian2 objects after its run."""
+    check_state(exps, built.layout, brian_results(exps, built).state)
+
+
+def check_state(exps: Sequence[Experiment], layout: Layout, state: dict[int, dict[str, np.ndarray]]) -> None:
     """A blown-up integration leaves NaN/inf in the state (and silently stops spiking): raise.
 
     Parameters
     ----------
     exps : sequence of Experiment
         The batch's experiments (replica order).
-    built : Built
-        The network after the run.
+    layout : Layout
+        The batch's layout.
+    state : dict
+        Per group, the checked state variables after the run (:data:`CHECKED_STATE`).
 
     Raises
     ------
@@ -165,10 +209,8 @@ def check_finite(exps: Sequence[Experiment], built: Built) -> None:
             out.append(f"simulation.dt = {dt_ms:g} ms (the shipped specs use 0.01 ms)")
         return out
 
-    layout = built.layout
-    for g, grp in built.groups.items():
-        for var in ("v",) + tuple(v for v in ("w", "I_noise") if v in grp.variables):
-            values = np.asarray(grp.variables[var].get_value())
+    for g, per_var in state.items():
+        for var, values in per_var.items():
             bad = ~np.isfinite(values)
             if np.any(bad):
                 first = int(layout.owner(g)[np.flatnonzero(bad)[0]])
@@ -233,6 +275,10 @@ class Backend:
         knows them, ``loop_s``: the simulation loop alone, ``binary_s``: the program)."""
         raise NotImplementedError
 
+    def results(self, exps: Sequence[Experiment], built: Built) -> Results:
+        """The arrays the run left (monitors and checked state); from Brian2's objects by default."""
+        return brian_results(exps, built)
+
     def finish(self, built: Built) -> None:
         """Clean up after a run's results were collected (nothing by default)."""
 
@@ -260,8 +306,9 @@ class Backend:
         built, info = self.prepare(exps[0], len(exps), dev_seed, shared)
         values, current = run_values(exps, built, stims, [p for p, _, _ in splits])
         timing = self.execute(exps[0], built, values, current, dev_seed, progress)
-        raws = collect(exps, built, stims)
-        check_finite(exps, built)
+        res = self.results(exps, built)
+        raws = split_results(exps, built.layout, res, stims)
+        check_state(exps, built.layout, res.state)
         self.finish(built)
         common = {"backend": self.name, "structure_key": keys.pop(),
                   "program_key": self.program_key(exps[0], len(exps), shared), **info,
