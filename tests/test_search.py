@@ -205,6 +205,17 @@ def test_interrupted_study_resumes_without_repeating_trials(tmp_path):
     assert run_study(spec, out, evaluate=count, log=lambda m: None).n_new == 0 and len(seen2) == 5
 
 
+def test_study_resumed_in_its_random_start_draws_new_profiles(tmp_path):
+    """`lamina search --trials 1`, then `--trials 3`: the resumed sampler must not repeat the first
+    call's random profile (it did, seeded like a new study: measured on the GPU study)."""
+    out = tmp_path / "study"
+    for n in (1, 3):
+        run_study(parse_search(_spec_dict(2, trials=n, top_k=1, references=[])), out,
+                  evaluate=lambda profile, fresh=False: -abs(profile.beta_w[0]), log=lambda m: None)
+    done = _complete(load_study(out))
+    assert len(done) == 3 and len({tuple(sorted(t.params.items())) for t in done}) == 3
+
+
 def test_killed_study_resumes(tmp_path):
     """SIGKILL of the searching process in the middle of a trial: the journal keeps the finished
     trials; the RUNNING one is failed and its profile evaluated again; nothing else is repeated."""

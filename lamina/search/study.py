@@ -90,22 +90,25 @@ def load_study(out: Path, name: str | None = None):
     return optuna.load_study(study_name=name, storage=storage)
 
 
-def _sampler(spec: SearchSpec):
+def _sampler(spec: SearchSpec, done: int = 0):
+    """The study's sampler, seeded by the spec's seed and the number of trials already in the
+    study: a resumed study seeded as a new one would draw its first random profiles again."""
     import warnings
 
     optuna = _optuna()
+    seed = None if spec.seed is None else int(spec.seed) + done
     if spec.sampler == "cmaes":
         has_int = any(integer for _, _, integer in spec.family.ranges.values())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             # CMA-ES starts from a few independent trials; with_margin keeps an integer parameter
             # (the alternating period) from collapsing to one value
-            return optuna.samplers.CmaEsSampler(seed=spec.seed, n_startup_trials=min(5, max(1, spec.trials // 5)),
+            return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=min(5, max(1, spec.trials // 5)),
                                                 with_margin=has_int)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         # multivariate: per-layer beta_w interact (alternation is a joint property of neighbours)
-        return optuna.samplers.TPESampler(seed=spec.seed, n_startup_trials=min(10, max(2, spec.trials // 4)),
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(2, spec.trials // 4)),
                                           multivariate=True)
 
 
@@ -257,6 +260,8 @@ def run_study(spec: SearchSpec, out: str | Path, *, trials: int | None = None, e
                   else optuna.pruners.NopPruner())
         study = optuna.create_study(study_name=spec.name, storage=storage, direction="maximize",
                                     sampler=_sampler(spec), pruner=pruner, load_if_exists=True)
+        if study.trials:
+            study.sampler = _sampler(spec, len(study.trials))
         digest = spec_digest(spec)
         have = study.user_attrs.get("spec_digest")
         if have is None:
