@@ -171,7 +171,10 @@ class Simulator:
             return int(self.batch)
         if resolve(exp, 1) == "runtime":
             return max(1, min(n, RUNTIME_MAX_BATCH))
-        return default_batch(exp)
+        # a trial's n runs in equal batches near the backend's size: no padded replicas (cuda's
+        # ~1.6 M neurons would pad a 90-run trial of 13 x 1000 to 123)
+        per = default_batch(exp)
+        return -(-n // max(1, round(n / per)))
 
     def _simulate(self, exp, points, trial_dir: Path) -> int:
         """Simulate the points without a finished run file; returns how many were simulated."""
