@@ -840,7 +840,7 @@ ANALYSIS_META = {
 
 #: Version of the ``/analysis`` names and settings. An ``/analysis`` group written under another
 #: version is not read back (``RunData.analysis`` is empty), so figures re-analyse the run.
-ANALYSIS_VERSION = 3  # 3: window-free packet measures and per-layer transfer entropy (issue 13)
+ANALYSIS_VERSION = 4  # 3: window-free packet measures and per-layer transfer entropy (issue 13); 4: 512-ms Welch segments
 
 
 def _current_analysis(g: h5py.Group) -> bool:
