@@ -88,6 +88,12 @@ def locate(obj, path):
     return obj, path[-1]
 
 
+#: specs fuzzed at their small scale only: figA3 as published is a 1 080-point sweep whose
+#: expansion (every point validated) takes ~1 s, ~2-3 s under hypothesis's tracing: more than the
+#: per-case limit that catches hangs, for a reason that is not one
+SMALL_ONLY = {"figA3"}
+
+
 class Slow(Exception):
     pass
 
@@ -125,7 +131,8 @@ def check(fn):
 @settings(FUZZ, max_examples=150)
 @given(name=st.sampled_from(SEEDS), data=st.data())
 def test_mutated_shipped_specs(name, data):
-    spec = apply_scale(SPECS[name], data.draw(st.sampled_from([None, "small"]))) \
+    scales = ["small"] if name in SMALL_ONLY else [None, "small"]
+    spec = apply_scale(SPECS[name], data.draw(st.sampled_from(scales))) \
         if "small" in SPECS[name].get("scales", {}) else dict(SPECS[name])
     import copy
     spec = copy.deepcopy(spec)
@@ -164,7 +171,7 @@ SET_VALUES = ['"size**size**size"', '"5 ms**9**9**9"', "[]", "nan", "-inf", "1e4
 def test_random_set_items(path, value, spec):
     def run():
         overrides = dict([parse_set(f"{path}={value}")])
-        return load_experiment(resources.spec_path(spec), overrides)
+        return load_experiment(resources.spec_path(spec), overrides, scale="small" if spec in SMALL_ONLY else None)
     check(run)
 
 
