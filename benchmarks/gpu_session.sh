@@ -4,8 +4,8 @@
 # each logs its start, end, wall time and exit status to $W/steps.log.
 #
 #   bash benchmarks/gpu_session.sh start [STEP ...]   # launch (setsid) and return at once
-#   bash benchmarks/gpu_session.sh wait SECONDS       # wait until done or SECONDS, then copy
-#                                                     # logs, figures and JSON lines to $OUT
+#   bash benchmarks/gpu_session.sh wait SECONDS       # wait until done or SECONDS, then pack
+#                                                     # logs, figures and JSON lines into $OUT/session.tgz
 #
 # Steps (default: all, in this order):
 #   build      programs compiled at once on the host's cores (nvcc), while `pytest -m gpu` and the
@@ -67,15 +67,12 @@ run_steps() {
     echo "$(date -u +%H:%M:%S) done" >> "$W/steps.log"
 }
 
-collect() {
+collect() {  # one tarball: a device call brings back only a few files from $OUT
     local out=${OUT:?}
     mkdir -p "$out"
-    cp "$W"/steps.log "$W"/log_*.txt "$out"/ 2>/dev/null
-    [ -d "$W/figures" ] && cp -r "$W/figures" "$out"/
-    [ -f "$W/bench/bench_gpu.jsonl" ] && cp "$W/bench/bench_gpu.jsonl" "$out"/
-    find "$W/cpu_sweep" -maxdepth 1 -name '*.json*' -exec cp {} "$out"/ \; 2>/dev/null
-    mkdir -p "$out/search" && find "$W/search" -maxdepth 1 -type f -exec cp {} "$out/search"/ \; 2>/dev/null
-    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$out/gpu.txt" 2>&1
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$W/gpu.txt" 2>&1
+    (cd "$W" && tar czf "$out/session.tgz" gpu.txt steps.log log_*.txt bench/bench_gpu.jsonl figures \
+        $(find cpu_sweep search -maxdepth 1 -type f 2>/dev/null) 2>/dev/null)
     true
 }
 

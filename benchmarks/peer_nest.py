@@ -498,7 +498,7 @@ def main() -> None:
     sw.add_argument("--no-warm", dest="warm", action="store_false",
                     help="skip the second lamina passes with the program cache built")
     sw.add_argument("--nest-serial", action="store_true",
-                    help=f"also NEST in 1 process × WORKERS threads running the N points one after another "
+                    help="also NEST in 1 process × WORKERS threads running the N points one after another "
                          f"(about N × a 2-thread run: long at full size)")
     # internal: one NEST run in this process
     ap.add_argument("--nest-worker", action="store_true", help=argparse.SUPPRESS)
@@ -514,26 +514,19 @@ def main() -> None:
     if args.full:
         args.layers, args.size, args.duration = 10, 10_000, 1000.0
     tmp = Path(tempfile.mkdtemp(prefix="lamina-peer-nest-"))
+    r: dict = {"versions": versions(), "load_before": _load()}
+    t0 = time.perf_counter()
     if args.sweep:
         if args.sweep < 2 or args.workers < 1:
             raise SystemExit("--sweep needs N ≥ 2 points and --workers ≥ 1")
         args.batch = args.batch or max(1, args.sweep // args.workers)
-        r = {"versions": versions(), "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg())}
-        t0 = time.perf_counter()
         r["sweep"] = sweep_mode(args, tmp)
-        r["took_s"] = time.perf_counter() - t0
-        r["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        sweep_report(r, args)
-        if args.json:
-            Path(args.json).write_text(json.dumps({"args": vars(args), **r}, indent=1, default=str))
-        shutil.rmtree(tmp, ignore_errors=True)
+        _finish(r, args, tmp, t0, sweep_report)
         return
     cache = tmp / "lamina-cache"  # empty: the first lamina run compiles
     noises = ["brian2"] + (["counter"] if args.counter else [])
     specs = {n: lamina_spec(tmp, args, n) for n in noises}
-    r: dict = {"versions": versions(), "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()), "runs": {}}
-    runs = r["runs"]
-    t0 = time.perf_counter()
+    runs = r["runs"] = {}
     for n in noises:
         log(f"lamina, {n} noise, first run (compiles) ...")
         runs[f"lamina_cold_{n}"] = run_lamina(args, specs[n], 100, tmp / f"lam_{n}", cache)
@@ -547,9 +540,18 @@ def main() -> None:
     if args.diagnose:
         log("NEST, 1 thread, without the noise generator ...")
         runs["nest1_quiet"] = [run_nest(args, 1, 1, tmp / "nest1_quiet.npz", quiet=True)]
+    _finish(r, args, tmp, t0, report)
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _finish(r: dict, args, tmp: Path, t0: float, print_report) -> None:
+    """Wall time and load after, the printed report, the JSON file, the temporary directory gone."""
     r["took_s"] = time.perf_counter() - t0
-    r["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    report(r, args)
+    r["load_after"] = _load()
+    print_report(r, args)
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), **r}, indent=1, default=str))
     shutil.rmtree(tmp, ignore_errors=True)

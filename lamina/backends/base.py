@@ -94,11 +94,6 @@ def brian_results(exps: Sequence[Experiment], built: Built) -> Results:
     return out
 
 
-def collect(exps: Sequence[Experiment], built: Built, stims: Sequence[Stimulus]) -> list[RawRun]:
-    """The monitors' arrays of a run on Brian2's objects, split per replica (:func:`split_results`)."""
-    return split_results(exps, built.layout, brian_results(exps, built), stims)
-
-
 def split_results(exps: Sequence[Experiment], layout: Layout, res: Results,
                   stims: Sequence[Stimulus]) -> list[RawRun]:
     """Split a batch's arrays into one :class:`RawRun` per replica: spikes per layer sorted
@@ -136,11 +131,6 @@ def split_results(exps: Sequence[Experiment], layout: Layout, res: Results,
                     row = (k * B + r) * n_tr
                     raws[r].traces.setdefault(exps[r].layers[z].name, {})[v] = data[row:row + n_tr]
     return raws
-
-
-def check_finite(exps: Sequence[Experiment], built: Built) -> None:
-    """:func:`check_state` of a network of Brian2 objects after its run."""
-    check_state(exps, built.layout, brian_results(exps, built).state)
 
 
 def check_state(exps: Sequence[Experiment], layout: Layout, state: dict[int, dict[str, np.ndarray]]) -> None:

@@ -275,7 +275,7 @@ def _patching() -> bool:
 
 def read_back_arrays(device: Any) -> set[str]:
     """Names of the device arrays read after a run: monitors, clocks, the state that
-    :func:`lamina.backends.base.check_finite` looks at and every differential-equation variable of
+    :func:`lamina.backends.base.check_state` looks at and every differential-equation variable of
     a group (Brian2's own end-of-run check for invalid values reads them all)."""
     from brian2 import Clock, PopulationRateMonitor, SpikeMonitor, StateMonitor
     from brian2.equations.equations import Equations
