@@ -499,7 +499,7 @@ def main() -> None:
                     help="skip the second lamina passes with the program cache built")
     sw.add_argument("--nest-serial", action="store_true",
                     help="also NEST in 1 process × WORKERS threads running the N points one after another "
-                         f"(about N × a 2-thread run: long at full size)")
+                         "(about N × a 2-thread run: long at full size)")
     # internal: one NEST run in this process
     ap.add_argument("--nest-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
