@@ -17,6 +17,14 @@
 #   search     trials 2-12 of the GPU profile search (13 x 1000, 90 runs per trial, batch 90)
 #   scale      the Het FFN at 13 x 10^3: lamina cuda double/single, the plain brian2cuda script,
 #              lamina cpp on one core
+#   build2     the programs of the other published-size figures compiled in the background (5 at a
+#              time, figA3 first) while `pytest -m gpu` and fig1 (runtime backend, CPU) run beside
+#              them; the figure steps after it wait for their program where it is not built yet
+#   FIGURE     any other figure id: lamina figures ID --scale paper --backend cuda
+#   peers      benchmarks/peer_nest.py's network (10 x 10 000 LIF, 1 s) on cuda: lamina run (compiles,
+#              then cached) and the 16-point sweep in one batch (compiles, then cached)
+#   search16   trials 2-5 of the GPU profile search at its shipped 16 seeds (144 runs per trial; the
+#              first, which compiles, runs during build2)
 set -u
 W=${LAMINA_SESSION_DIR:-/tmp/gs}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,6 +51,10 @@ search() {  # --trials N: completed trials to reach (the study resumes)
         -o "$W/search"
 }
 
+search16() {  # the shipped spec (16 seeds: 144 runs per trial), default batching
+    $PY -m lamina search sims/profile_search.toml --backend cuda --trials "$1" --no-reevaluate -o "$W/search16"
+}
+
 run_steps() {
     cd "$ROOT" || exit 1
     export LAMINA_CACHE=$W/cache OMP_NUM_THREADS=1
@@ -55,6 +67,24 @@ run_steps() {
             step build_scale $PY benchmarks/bench_gpu.py --out "$W/bench" --phases scale --build-only --sizes 1000 \
                 --jobs 6 --scale-variants double/compiled,single/compiled &
             wait ;;
+        build2)
+            step pytest_gpu $PY -m pytest -m gpu tests/test_cuda.py -q -p no:cacheprovider &
+            step fig1 figure fig1 &
+            step search16_first search16 1 &
+            step prebuild2 $PY benchmarks/prebuild.py "$W/bench" figA3 sensitivity ou_ffn figA4 fig2 fig3 figA5 \
+                synfire rate_propagation --jobs 5 &
+            sleep 20 ;;  # the figure steps that follow wait on their program's lock
+        peers)
+            mkdir -p "$W/peers" &&
+                $PY benchmarks/peer_nest.py --full --backend cuda --sweep 16 --write-specs "$W/peers" > "$W/peers/specs.txt" 2>&1
+            for pass in cold warm; do
+                step "peers_run_$pass" $PY -m lamina run "$W/peers/peer_nest_counter.toml" --seed 1 -o "$W/peers/run_$pass" \
+                    --figure none
+                step "peers_sweep_$pass" $PY -m lamina sweep "$W/peers/peer_nest_counter_sweep.toml" --workers 1 --batch 16 \
+                    -o "$W/peers/sweep_$pass" --quiet
+            done
+            step peers_info $PY -m lamina info "$(find "$W/peers/run_warm" -name '*.h5' | head -1)" ;;
+        search16) step search16 search16 5 ;;
         sweep) step sweep $PY benchmarks/bench_gpu.py --out "$W/bench" --phases sweep --sweep-batch 180 \
                    --sweep-workers 2 --sweep-out "$W/results/info_strength" ;;
         cpusweep) step cpusweep $PY benchmarks/bench_cpu_sweep.py --out "$W/cpu_sweep" --seeds 2 --workers 16 ;;
@@ -64,6 +94,7 @@ run_steps() {
         *) step "$s" figure "$s" ;;
         esac
     done
+    wait  # build2's background steps
     echo "$(date -u +%H:%M:%S) done" >> "$W/steps.log"
 }
 
@@ -72,7 +103,7 @@ collect() {  # one tarball: a device call brings back only a few files from $OUT
     mkdir -p "$out"
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$W/gpu.txt" 2>&1
     (cd "$W" && tar czf "$out/session.tgz" gpu.txt steps.log log_*.txt bench/bench_gpu.jsonl figures \
-        $(find cpu_sweep search -maxdepth 1 -type f 2>/dev/null) 2>/dev/null)
+        $(find cpu_sweep search search16 peers -maxdepth 1 -type f 2>/dev/null) 2>/dev/null)
     true
 }
 

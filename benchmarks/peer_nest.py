@@ -189,7 +189,7 @@ def lamina_spec(tmp: Path, args: argparse.Namespace, noise: str, sigmas: list[fl
 
     spec = {"name": f"peer_nest_{noise}" + ("_sweep" if sigmas else ""),
             "simulation": {"duration": f"{args.duration:g} ms", "dt": f"{DT_MS:g} ms", "method": args.method,
-                           "backend": "cpp", "seed": 1},
+                           "backend": getattr(args, "backend", "cpp"), "seed": 1},
             "network": {"layers": [f"lif.{VARIANT}"] * args.layers, "size": args.size,
                         "connection": {"rule": "feedforward", "in_degree": IN_DEGREE}},
             "input": {"kind": "none"}, "record": {"spikes": "all"}}
@@ -484,6 +484,9 @@ def main() -> None:
     ap.add_argument("--diagnose", action="store_true",
                     help="also time NEST (1 thread) without the noise generator: where NEST's time goes")
     ap.add_argument("--json", default=None, help="also write every number to this file")
+    ap.add_argument("--backend", default="cpp", choices=["cpp", "cuda"], help="lamina's backend (default cpp)")
+    ap.add_argument("--write-specs", default=None, metavar="DIR",
+                    help="only write lamina's single-run spec and its --sweep N spec (--noise) to DIR, and exit")
     sw = ap.add_argument_group("sweep mode (--sweep N: instead of the single-run comparison)")
     sw.add_argument("--sweep", type=int, default=0, metavar="N",
                     help="time an N-point sweep of the background noise SD on both sides (default: off)")
@@ -513,6 +516,11 @@ def main() -> None:
         return
     if args.full:
         args.layers, args.size, args.duration = 10, 10_000, 1000.0
+    if args.write_specs:  # the lamina side alone, e.g. for the GPU machine (benchmarks/gpu_session.sh peers)
+        d = Path(args.write_specs)
+        d.mkdir(parents=True, exist_ok=True)
+        print(lamina_spec(d, args, args.noise), lamina_spec(d, args, args.noise, sweep_values(args)))
+        return
     tmp = Path(tempfile.mkdtemp(prefix="lamina-peer-nest-"))
     r: dict = {"versions": versions(), "load_before": _load()}
     t0 = time.perf_counter()

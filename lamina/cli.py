@@ -742,7 +742,8 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--workers", type=int, default=None,
                     help="local worker processes for a figure's missing sweep runs (default: cores; 1: in-process)")
     fg.add_argument("--backend", choices=["cpp", "runtime", "cuda", "auto"],
-                    help="run every missing run on this backend (cuda: in batches), else each spec's own")
+                    help="run every missing run on this backend (cuda: in batches), else each spec's own; "
+                         "specs that pin the runtime backend (fig1's single neurons) stay on it")
     fg.add_argument("--precision", choices=["double", "single"], help="override simulation.precision")
     fg.add_argument("-q", "--quiet", action="store_true")
     fg.set_defaults(func=cmd_figures)

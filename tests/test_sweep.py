@@ -423,3 +423,39 @@ def test_batch_in_sweep_table_is_an_option_not_a_path():
     assert default_batch(experiment_from_dict(tiny_spec())) == 1  # cpp: one run per program
     with pytest.raises(ConfigError, match="sweep.batch"):
         expand_sweep(experiment_from_dict(tiny_spec({"input.alpha": [30], "batch": 0})))
+
+
+def test_default_batches_split_runs_evenly(monkeypatch):
+    """Without --batch, a structure's runs go in equal batches near the backend's size: a 15-run
+    cuda sweep of 7 x 1000 neurons (size 228) ran 213 padding replicas before."""
+    import math
+
+    import lamina.sweep.schedule as sch
+
+    assert sch.even_batch(15, 228) == 15
+    assert sch.even_batch(1200, 123) == 120  # 10 batches, no padding
+    assert sch.even_batch(1080, 36) == 36
+    assert sch.even_batch(90, 1) == sch.even_batch(1, 228) == 1
+    for per in (2, 7, 36, 123, 1454):
+        for n in range(1, 400):
+            b = sch.even_batch(n, per)
+            k = math.ceil(n / b)
+            assert k * b - n < k  # padding: less than one replica per batch
+            assert b <= math.ceil(1.5 * per)
+    points = expand_sweep(experiment_from_dict(tiny_spec({"input.alpha": [20, 40, 60], "seeds": 5})))
+    keys = {p.run_id: ("a" if p.index < 2 else "b") for p in points}  # two structures: 10 and 5 runs
+    monkeypatch.setattr(sch, "default_batch", lambda exp: 4)
+    sizes = sch.batch_sizes(points, keys)
+    assert sizes == {"a": 5, "b": 5}  # 10 runs: 2 batches of 5 (not 4 + 4 + 2 padded to 4)
+    assert sch.batch_sizes(points, keys, 3) == {"a": 3, "b": 3}  # --batch as given
+    chunks = sch._batches(points, keys, {"a": 4, "b": 3})
+    assert [(len(c), pad) for c, pad in chunks] == [(4, 0), (4, 0), (2, 2), (3, 0), (2, 1)]
+
+
+def test_figures_backend_leaves_runtime_specs_alone():
+    """`lamina figures --all --backend cuda` compiles no GPU program for fig1's single neurons."""
+    from lamina.resources import sims_dir
+    from lamina.sweep.cache import _pinned_to_runtime
+
+    pinned = sorted(p.stem for p in Path(sims_dir()).glob("*.toml") if _pinned_to_runtime(p))
+    assert pinned == ["fig1", "fig1_fi", "fig1_ramp"]

@@ -165,7 +165,7 @@ class Simulator:
 
     def _batch_size(self, exp, n: int) -> int:
         from ..backends import resolve
-        from ..sweep.schedule import default_batch
+        from ..sweep.schedule import default_batch, even_batch
 
         if self.batch:
             return int(self.batch)
@@ -173,8 +173,7 @@ class Simulator:
             return max(1, min(n, RUNTIME_MAX_BATCH))
         # a trial's n runs in equal batches near the backend's size: no padded replicas (cuda's
         # ~1.6 M neurons would pad a 90-run trial of 13 x 1000 to 123)
-        per = default_batch(exp)
-        return -(-n // max(1, round(n / per)))
+        return even_batch(n, default_batch(exp))
 
     def _simulate(self, exp, points, trial_dir: Path) -> int:
         """Simulate the points without a finished run file; returns how many were simulated."""

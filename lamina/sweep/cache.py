@@ -144,6 +144,16 @@ class Results:
         return self.results / (exp.name if self.scale == "paper" else f"{exp.name}_{self.scale}")
 
 
+def _pinned_to_runtime(path: Path) -> bool:
+    """Whether a spec says ``backend = "runtime"``: single neurons (fig1), for which compiling a
+    program (cpp: seconds, cuda: a minute per structure) costs more than the runs; ``--backend``
+    leaves such specs on runtime."""
+    try:
+        return tomllib.loads(path.read_text()).get("simulation", {}).get("backend") == "runtime"
+    except (OSError, tomllib.TOMLDecodeError):
+        return False  # load_experiment reports it
+
+
 def ensure_runs(ctx: Results, label: str, spec_name: str, network_label: Callable[[list[str]], str],
                 overrides: dict | None = None) -> list[Run]:
     """Load (or simulate) every run of ``sims/<spec_name>.toml`` at ``ctx.scale``, each analysed
@@ -152,6 +162,8 @@ def ensure_runs(ctx: Results, label: str, spec_name: str, network_label: Callabl
     from ..backends import structure_key
 
     forced = {k: v for k, v in (("simulation.backend", ctx.backend), ("simulation.precision", ctx.precision)) if v}
+    if _pinned_to_runtime(ctx.spec(spec_name)):
+        forced.pop("simulation.backend", None)
     exp = load_experiment(ctx.spec(spec_name), {**forced, **(overrides or {})},
                           scale=None if ctx.scale == "paper" else ctx.scale)
     points = expand(exp)
@@ -240,23 +252,26 @@ def _simulate(ctx: Results, p: Point, runs_dir: Path, desc: str) -> Path:
 
 
 def _simulate_batches(ctx: Results, missing: list[Point], runs_dir: Path, label: str, spec_name: str) -> None:
-    """Simulate missing points of one structure together, ``default_batch`` at a time (1 on cpp:
-    then this is one run after another, each logged by the caller)."""
-    from .schedule import default_batch
+    """Simulate missing points of one structure together, in equal batches near ``default_batch``
+    (:func:`lamina.sweep.schedule.even_batch`; 1 on cpp: then this is one run after another, each
+    logged by the caller). A last, shorter batch is padded (replicas not written) so that one
+    program serves the structure."""
+    from .schedule import default_batch, even_batch
 
     by_key: dict[str, list[Point]] = {}
     for p in missing:
         by_key.setdefault(p.structure_key, []).append(p)
     for key, pts in by_key.items():
-        size = default_batch(pts[0].experiment)
+        size = even_batch(len(pts), default_batch(pts[0].experiment))
         if size <= 1:
             continue  # the caller's loop simulates them one by one
         for start in range(0, len(pts), size):
             chunk = pts[start:start + size]
+            pad = size - len(chunk)
             t0 = time.perf_counter()
-            written = simulate_and_write_batch([p.experiment for p in chunk], runs_dir,
-                                               [_file_name(runs_dir, p) for p in chunk],
-                                               points=[p.values for p in chunk])
+            written = simulate_and_write_batch([p.experiment for p in chunk] + [chunk[-1].experiment] * pad, runs_dir,
+                                               [_file_name(runs_dir, p) for p in chunk] + [None] * pad,
+                                               points=[p.values for p in chunk] + [chunk[-1].values] * pad)
             for p, (path, a) in zip(chunk, written):
                 ctx._index[(p.run_id, a["structure_key"])] = path
             ctx.simulated += len(chunk)

@@ -310,7 +310,7 @@ def run_sweep(exp: Experiment, out: str | Path | None = None, *, workers: int | 
     ``on_result(record)`` is called in this process for every run that finishes.
     ``spec_path``, ``overrides`` and ``scale`` are only recorded (for `Sweep.rerun_command`).
     ``batch``: runs of one structure simulated together in one program (default: ``[sweep] batch``,
-    else :func:`default_batch`). ``resources``: Dask worker resources each batch needs, e.g.
+    else :func:`batch_sizes`). ``resources``: Dask worker resources each batch needs, e.g.
     ``{"GPU": 1}`` for workers started with ``--resources GPU=1`` (one GPU per worker process).
     """
     with _interruptible():
@@ -395,11 +395,12 @@ def _run_sweep(exp, out, workers, scheduler, client, progress, on_result, spec_p
         records: list[dict] = []
         stopped: list[str] = []
         if pending:
-            batch = int(batch or exp.sweep.get("batch") or default_batch(exp))
-            if batch > 1:
-                log(f"lamina: batches of {batch} runs per compiled program")
+            sizes = batch_sizes(points, keys, batch or exp.sweep.get("batch"))
+            if max(sizes.values()) > 1:
+                log(f"lamina: batches of {'/'.join(str(n) for n in dict.fromkeys(sizes.values()))} runs per "
+                    "compiled program")
             _execute(exp, pending, keys, filenames, rows, records, runs_dir, save, workers, scheduler, client,
-                     progress, on_result, log, n_skipped, len(points), index_interval, batch, resources, stopped)
+                     progress, on_result, log, n_skipped, len(points), index_interval, sizes, resources, stopped)
         save()
     finally:
         lock.release()
@@ -412,14 +413,16 @@ def _run_sweep(exp, out, workers, scheduler, client, progress, on_result, spec_p
                         n_pending=sum(r["status"] == "pending" for r in rows.values()))
 
 
-def _batches(pending: list[SweepPoint], keys: dict[str, str], batch: int) -> list[tuple[list[SweepPoint], int]]:
-    """Consecutive points of one structure in chunks of ``batch``; a last, shorter chunk is padded
-    (the count is returned) so every chunk of a structure runs in the same compiled program."""
+def _batches(pending: list[SweepPoint], keys: dict[str, str],
+             sizes: dict[str, int]) -> list[tuple[list[SweepPoint], int]]:
+    """Consecutive points of one structure in chunks of its batch size; a last, shorter chunk is
+    padded (the count is returned) so every chunk of a structure runs in the same compiled program."""
     out: list[tuple[list[SweepPoint], int]] = []
     run: list[SweepPoint] = []
     for p in pending + [None]:
-        if run and (p is None or keys[p.run_id] != keys[run[0].run_id] or len(run) == batch):
-            out.append((run, batch - len(run) if batch > 1 else 0))
+        size = sizes[keys[run[0].run_id]] if run else 0
+        if run and (p is None or keys[p.run_id] != keys[run[0].run_id] or len(run) == size):
+            out.append((run, size - len(run) if size > 1 else 0))
             run = []
         if p is not None:
             run.append(p)
@@ -438,13 +441,38 @@ def default_batch(exp: Experiment) -> int:
     return max(1, per_batch // neurons) if per_batch else 1
 
 
+def even_batch(n: int, per: int) -> int:
+    """The batch size for ``n`` runs of one structure in equal batches of about ``per`` (the
+    backend's size, :func:`default_batch`; at most ~1.5 × ``per``). Chunks of ``per`` itself would
+    pad the last batch with replicas that are simulated and thrown away: a 15-run sweep of
+    7 × 1000 neurons on cuda (``per`` 228) simulated 228 replicas, 15 times the work."""
+    if per <= 1 or n <= 1:
+        return 1
+    return -(-n // max(1, round(n / per)))
+
+
+def batch_sizes(points: list[SweepPoint], keys: dict[str, str], batch: int | None = None) -> dict[str, int]:
+    """Runs per compiled program for each structure key of a sweep: ``batch`` where given (``--batch``,
+    ``[sweep] batch``), else :func:`even_batch` of the structure's number of runs — counted over all
+    points, not only those still to run, so a resumed sweep runs the same programs."""
+    counts: dict[str, int] = {}
+    first: dict[str, SweepPoint] = {}
+    for p in points:
+        k = keys[p.run_id]
+        counts[k] = counts.get(k, 0) + 1
+        first.setdefault(k, p)
+    if batch:
+        return {k: int(batch) for k in counts}
+    return {k: even_batch(n, default_batch(first[k].experiment)) for k, n in counts.items()}
+
+
 #: neurons per batch by backend when the batch size is not given (docs/benchmarks.md: why)
 BATCH_NEURONS = {"cuda": 1_600_000}
 
 
 def _execute(exp, pending, keys, filenames, rows, records, runs_dir, save, workers, scheduler, client,
-             progress, on_result, log, n_skipped, n_total, index_interval, batch=1, resources=None,
-             stopped: list[str] | None = None) -> None:
+             progress, on_result, log, n_skipped, n_total, index_interval, sizes: dict[str, int],
+             resources=None, stopped: list[str] | None = None) -> None:
     from distributed import as_completed
 
     from tqdm.auto import tqdm
@@ -468,7 +496,7 @@ def _execute(exp, pending, keys, filenames, rows, records, runs_dir, save, worke
             _check_workers(client, log)
         token = uuid.uuid4().hex[:8]
         runs_abs = str(runs_dir.resolve())
-        for chunk, pad in _batches(pending, keys, batch):
+        for chunk, pad in _batches(pending, keys, sizes):
             pts = [{"spec": p.experiment.spec, "values": p.values, "run_id": p.run_id, "point": p.index,
                     "repeat": p.repeat, "seed": p.seed, "runs_dir": runs_abs, "sweep": exp.name,
                     "filename": filenames[p.run_id]} for p in chunk]
