@@ -13,6 +13,10 @@ from pathlib import Path
 from lamina.store.run import open_run
 
 
+def _plain(x):  # numpy scalars and arrays (fig1's /analysis holds arrays)
+    return x.tolist() if hasattr(x, "tolist") else float(x)
+
+
 def main() -> None:
     root, out = Path(sys.argv[1]), Path(sys.argv[2])
     with out.open("w") as f:
@@ -26,7 +30,7 @@ def main() -> None:
             f.write(json.dumps({"file": str(path.relative_to(root)), "point": run.point,
                                 "layers": [l["name"] for l in run.layers], "cells": [l["cell"] for l in run.layers],
                                 "attrs": {k: run.attrs[k] for k in keep if k in run.attrs},
-                                "analysis": run.analysis, "spec_input": spec.get("input")}, default=float) + "\n")
+                                "analysis": run.analysis, "spec_input": spec.get("input")}, default=_plain) + "\n")
 
 
 if __name__ == "__main__":
