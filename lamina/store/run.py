@@ -16,6 +16,8 @@
     /analysis/<layer>/<name>    float64 scalars (rate_hz, packet_size, packet_sd_ms, packet_latency_ms, ...;
                                 names and units: ANALYSIS_META), attrs units, method
     /analysis/<layer>/filter/{freq_hz, gain, phase_rad}   input → layer linear filter (continuous inputs)
+    /analysis/_numbers_json     the same per-layer scalars as one JSON text {layer: {name: value}},
+                                read instead of the scalar datasets when present (since 0.3.0)
 
 This module is the one owner of that layout: everything that reads or writes a run file goes
 through it (the sweep index has its own file, :mod:`lamina.store.sweep_index`).
@@ -730,6 +732,34 @@ def _read_group(g: h5py.Group) -> dict:
     return out
 
 
+#: ``/analysis`` dataset holding every per-layer scalar as one JSON text. HDF5 opens each object
+#: separately: the ~400 scalar datasets of a 17-layer run took ~70 ms to read, so a figure over
+#: 1 080 runs spent ~2 minutes in h5py (docs/benchmarks.md, run 8); one text reads in ~0.1 ms.
+#: The scalar datasets stay (units and method attributes, readable by any HDF5 tool).
+NUMBERS_JSON = "_numbers_json"
+
+
+def _numbers_from_json(g: h5py.Group) -> dict[str, dict[str, float]] | None:
+    """The per-layer scalars of an ``/analysis`` group from its JSON copy (None if it has none)."""
+    if NUMBERS_JSON not in g:
+        return None
+    return json.loads(g[NUMBERS_JSON].asstr()[()])
+
+
+def _read_analysis(g: h5py.Group) -> dict:
+    """An ``/analysis`` group as :func:`_read_group` reads it (attributes, one dict per layer of
+    float64 scalars, ``filter`` arrays), from the JSON copy of the scalars where there is one."""
+    numbers = _numbers_from_json(g)
+    if numbers is None:
+        return _read_group(g)
+    out: dict[str, Any] = dict(g.attrs)
+    for layer, d in numbers.items():
+        out[layer] = {k: np.float64(v) for k, v in d.items()}
+        if f"{layer}/filter" in g:
+            out[layer]["filter"] = _read_group(g[layer]["filter"])
+    return out
+
+
 def open_run(path: str | Path) -> RunData:
     """Read a run file written by :func:`write_run` (whole file into memory).
 
@@ -768,7 +798,7 @@ def open_run(path: str | Path) -> RunData:
             stimulus["current_units"] = str(f["stimulus/current"].attrs["units"])
         return RunData(path, attrs, layers, spikes, rates, rate_dt, stimulus,
                        f["config"].attrs["toml"], json.loads(f["config"].attrs["point"]), traces,
-                       _read_group(f["analysis"]) if "analysis" in f and _current_analysis(f["analysis"]) else {},
+                       _read_analysis(f["analysis"]) if "analysis" in f and _current_analysis(f["analysis"]) else {},
                        sorting)
 
 
@@ -896,6 +926,8 @@ def write_analysis(path: str | Path, per_layer: dict[str, dict[str, float]], par
                     d.attrs.update(units=units, method=method)
                 for name, arr in (filters or {}).get(layer, {}).items():
                     lg.create_dataset(f"filter/{name}", data=arr)
+            g.create_dataset(NUMBERS_JSON, data=json.dumps(
+                {str(layer): {name: float(v) for name, v in numbers.items()} for layer, numbers in per_layer.items()}))
         check_tmp_unchanged(tmp, ino)
         os.replace(tmp, path)
     finally:
@@ -921,6 +953,9 @@ def read_analysis_scalars(path: str | Path) -> dict[str, Any]:
         with h5py.File(path, "r", locking=False) as f:
             if "analysis" not in f:
                 return out
+            numbers = _numbers_from_json(f["analysis"])
+            if numbers is not None:
+                return {f"{layer}.{name}": v for layer, d in numbers.items() for name, v in d.items()}
             for layer, g in f["analysis"].items():
                 if not isinstance(g, h5py.Group):
                     continue
