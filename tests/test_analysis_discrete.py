@@ -69,3 +69,23 @@ def test_discrete_validation():
         mi_discrete([0.5, 1.0, 2.0, 3.0], [0, 1, 0, 1])
     with pytest.raises(ValueError):
         mi_discrete([0, 1, 0, 1], [0, 1, 0, 1], bias="nsb")
+
+
+@pytest.mark.parametrize("n", [37, 64, 101])
+def test_qe_partitions_are_numpy_array_split(n):
+    """The QE partitions cut inside numba give the plug-in values of np.array_split's parts of the
+    same permutations, bit for bit (so MI numbers did not move when the loop left Python)."""
+    from lamina.analysis.discrete import _codes, _plugin, _plugin_mean
+
+    rng = np.random.default_rng(n)
+    cx, mx = _codes(rng.integers(0, 5, n), "x")
+    cy, my = _codes(rng.integers(0, 4, n), "y")
+    for blocks in (1, 2, 4):
+        ref_rng, rng_a = np.random.default_rng(7), np.random.default_rng(7)
+        values, sizes = [], []
+        for _ in range(8 if blocks > 1 else 1):
+            perm = ref_rng.permutation(n) if blocks > 1 else np.arange(n)
+            for part in np.array_split(perm, blocks):
+                values.append(_plugin(cx[part], cy[part], mx, my)[0])
+                sizes.append(part.size)
+        assert _plugin_mean(cx, cy, mx, my, blocks, rng_a, 8) == (float(np.mean(values)), float(np.mean(sizes)))

@@ -46,17 +46,36 @@ def _plugin(cx, cy, mx, my):
     return (acc / n + np.log(n)) / LN2, occupied
 
 
+@njit(cache=True)
+def _plugin_parts(cx, cy, mx, my, perms, blocks):
+    """Plug-in MI of every part of every row of ``perms`` cut as ``np.array_split(row, blocks)``
+    cuts it (the first n % blocks parts one longer), in that order."""
+    n_splits, n = perms.shape
+    out = np.empty(n_splits * blocks)
+    base, extra = n // blocks, n % blocks
+    k = 0
+    for s in range(n_splits):
+        start = 0
+        for b in range(blocks):
+            size = base + 1 if b < extra else base
+            idx = perms[s, start:start + size]
+            out[k] = _plugin(cx[idx], cy[idx], mx, my)[0]
+            start += size
+            k += 1
+    return out
+
+
 def _plugin_mean(cx: np.ndarray, cy: np.ndarray, mx: int, my: int, blocks: int,
                  rng: np.random.Generator, n_splits: int) -> tuple[float, float]:
-    """Mean plug-in MI and mean sample size over n_splits random partitions into `blocks` parts."""
+    """Mean plug-in MI and mean sample size over n_splits random partitions into `blocks` parts.
+    The parts are cut inside numba (a Python loop over ``np.array_split`` took most of a shuffle
+    null's time: ~1 ms per estimate); the permutations are drawn as before, so the numbers are."""
     n = cx.size
-    values = []
-    sizes = []
-    for _ in range(n_splits if blocks > 1 else 1):
-        perm = rng.permutation(n) if blocks > 1 else np.arange(n)
-        for part in np.array_split(perm, blocks):
-            values.append(_plugin(cx[part], cy[part], mx, my)[0])
-            sizes.append(part.size)
+    splits = n_splits if blocks > 1 else 1
+    perms = np.stack([rng.permutation(n) for _ in range(splits)]) if blocks > 1 else np.arange(n)[None, :]
+    values = _plugin_parts(cx, cy, mx, my, perms, blocks)
+    base, extra = divmod(n, blocks)
+    sizes = ([base + 1] * extra + [base] * (blocks - extra)) * splits
     return float(np.mean(values)), float(np.mean(sizes))
 
 
