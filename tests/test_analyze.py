@@ -136,3 +136,25 @@ def test_json_copy_reads_as_the_datasets(which, request):
                for n in fast[layers[-1]] if n != "filter")
     assert read_analysis_scalars(copy).keys() == scalars.keys()
     assert all(np.array_equal(read_analysis_scalars(copy)[k], v, equal_nan=True) for k, v in scalars.items())
+
+
+def test_open_run_reads_arrays_on_first_use(packet_run):
+    """open_run leaves the spike and rate arrays in the file until one is used (figures that read
+    only /analysis never pay for them); then they are the file's arrays, all layers at once."""
+    import pickle
+
+    run = open_run(packet_run)
+    assert run.spikes._data is None and run.rates._data is None
+    with h5py.File(packet_run, "r") as f:
+        names = list(f["spikes"])
+        assert list(run.spikes) == names and len(run.spikes) == len(names) and names[0] in run.spikes
+        assert run.spikes._data is None  # names and membership come without reading
+        t, i = run.spikes[names[-1]]
+        assert np.array_equal(t, f[f"spikes/{names[-1]}/timestamps"][()])
+        assert np.array_equal(i, f[f"spikes/{names[-1]}/node_ids"][()])
+        assert set(run.spikes._data) == set(names)
+        assert all(np.array_equal(run.rates[k], f[f"rates/{k}"][()]) for k in f["rates"])
+    again = pickle.loads(pickle.dumps(open_run(packet_run)))  # e.g. returned by a worker process
+    assert all(np.array_equal(again.spikes[k][0], run.spikes[k][0]) for k in names)
+    with pytest.raises(TypeError):
+        run.spikes[names[0]] = (t, i)  # read-only, as the file

@@ -35,7 +35,8 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Mapping
+from typing import Any, Callable, Iterator
 
 import h5py
 import numpy as np
@@ -666,15 +667,62 @@ def write_run_or_keep(result: RunResult, out: str | Path, filename: str | None =
     raise WriteFailed(f"{first}; the simulated data could not be kept anywhere ({'; '.join(tried)})", None)
 
 
+class _LazyGroup(Mapping):
+    """One per-layer group of a run file (``/spikes`` or ``/rates``) as a read-only mapping read
+    from the file on first use, all layers at once: figures that read only ``/analysis`` never
+    touch the arrays (reading them was most of what remained of :func:`open_run`'s cost once
+    ``/analysis`` came from its JSON text). The file is replaced only atomically and with the
+    same arrays (``lamina analyze``), so a later read gives what an eager one would have."""
+
+    def __init__(self, path: Path, group: str, names: list[str], read: Callable[[Any], Any]):
+        self._path, self._group, self._names, self._read = path, group, tuple(names), read
+        self._data: dict[str, Any] | None = None
+
+    def _load(self) -> dict[str, Any]:
+        if self._data is None:
+            try:
+                f = h5py.File(self._path, "r", locking=False)
+            except OSError:  # open elsewhere in this process with HDF5's default locking (a notebook)
+                f = h5py.File(self._path, "r")
+            with f:
+                g = f[self._group]
+                self._data = {k: self._read(g[k]) for k in self._names}
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._names
+
+    def __repr__(self) -> str:
+        return f"<{self._group} of {self._path.name}: {', '.join(self._names)}{'' if self._data else ' (not read yet)'}>"
+
+
+def _spike_pair(g: h5py.Group) -> tuple[np.ndarray, np.ndarray]:
+    return g["timestamps"][()], g["node_ids"][()]
+
+
+def _array(d: h5py.Dataset) -> np.ndarray:
+    return d[()]
+
+
 @dataclass
 class RunData:
-    """A run read back from HDF5: plain numpy arrays, times in ms."""
+    """A run read back from HDF5: numpy arrays, times in ms (``spikes`` and ``rates`` are read-only
+    mappings that read the file's arrays on first use)."""
 
     path: Path
     attrs: dict
     layers: list[dict]
-    spikes: dict[str, tuple[np.ndarray, np.ndarray]]
-    rates: dict[str, np.ndarray]
+    spikes: Mapping[str, tuple[np.ndarray, np.ndarray]]
+    rates: Mapping[str, np.ndarray]
     rate_dt_ms: float
     stimulus: dict
     config_toml: str
@@ -761,7 +809,8 @@ def _read_analysis(g: h5py.Group) -> dict:
 
 
 def open_run(path: str | Path) -> RunData:
-    """Read a run file written by :func:`write_run` (whole file into memory).
+    """Read a run file written by :func:`write_run` (into memory; the spike and rate arrays when
+    first used).
 
     Parameters
     ----------
@@ -787,10 +836,11 @@ def open_run(path: str | Path) -> RunData:
             raise ValueError(f"{path} is not a lamina run file (magic attribute missing)")
         attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
         layers = json.loads(attrs.pop("layers"))
-        spikes = {k: (g["timestamps"][()], g["node_ids"][()]) for k, g in f["spikes"].items()}
         sorting = {k: sorting_name(g.attrs.get("sorting", "none")) for k, g in f["spikes"].items()}
-        rates = {k: d[()] for k, d in f["rates"].items()}
-        rate_dt = float(next(iter(f["rates"].values())).attrs["dt_ms"]) if len(f["rates"]) else 0.0
+        spikes = _LazyGroup(path, "spikes", list(sorting), _spike_pair)
+        rate_names = list(f["rates"])
+        rates = _LazyGroup(path, "rates", rate_names, _array)
+        rate_dt = float(f["rates"][rate_names[0]].attrs["dt_ms"]) if rate_names else 0.0
         traces = {k: {v: d[()] for v, d in g.items()} for k, g in f["traces"].items()} if "traces" in f else {}
         stimulus = _read_group(f["stimulus"])
         if "current" in f["stimulus"]:
