@@ -77,3 +77,33 @@ def test_ou_caption_numbers_are_the_analysis_numbers(tmp_path, cache_dir):
         assert (gcmi, ksg) == (f"{n['mi_gcmi_bits']:.3f}", f"{n['mi_ksg_bits']:.3f}"), line
         assert (info, lag, rate) == (f"{n['info_rate_bits_s']:.1f}", f"{n['best_lag_ms']:.1f}",
                                      f"{n['rate_hz']:.1f}"), line
+
+
+@pytest.mark.slow
+def test_figure_batches_are_even_and_keep_their_program_on_resume(tmp_path, cache_dir, monkeypatch):
+    """The figure path (no worker processes) batches a structure's runs in equal batches near the
+    backend's size, padding the last one, and a resumed figure runs the same program: 3 runs at a
+    backend size of 2 → batches of 2 (2 + 1 padded); with one run file gone, the missing run is
+    simulated at batch size 2 again, not 1."""
+    import lamina.sweep.schedule as sch
+    from lamina.figures import Context
+    from lamina.figures.context import ensure_runs
+    from lamina.store import open_run
+
+    monkeypatch.setattr(sch, "default_batch", lambda exp: 2)  # cuda's rule, on cpp
+    sims = tmp_path / "sims"
+    _write_tiny(sims, "fig3", {"sweep": {"input.alpha": [80, 120, 160], "seeds": 1}})
+    ctx = Context(scale="paper", results=tmp_path / "results", out=tmp_path / "figures", sims=sims, quiet=True)
+    runs = ensure_runs(ctx, "test", "fig3")
+    files = sorted((tmp_path / "results").rglob("*.h5"))
+    assert len(runs) == 3 and len(files) == 3  # padding replicas are not written
+    assert sorted(int(open_run(f).attrs["batch_size"]) for f in files) == [2, 2, 2]
+    gone = runs[2].data.path
+    spikes = runs[2].data.spikes["L4_diff"][0].copy()
+    gone.unlink()
+    ctx2 = Context(scale="paper", results=tmp_path / "results", out=tmp_path / "figures", sims=sims, quiet=True)
+    again = ensure_runs(ctx2, "test", "fig3")
+    assert ctx2.simulated == 1  # the missing run only
+    redo = open_run(again[2].data.path)
+    assert int(redo.attrs["batch_size"]) == 2
+    assert len(redo.spikes["L4_diff"][0]) > 0 and len(spikes) > 0

@@ -187,7 +187,10 @@ def ensure_runs(ctx: Results, label: str, spec_name: str, network_label: Callabl
         _run_with_sweep(ctx, exp, forced, len(missing))
         missing = [p for p in points if (p.run_id, p.structure_key) not in ctx._index]
     if missing:  # in this process, in batches where the backend gains from them (cuda)
-        _simulate_batches(ctx, missing, runs_dir, label, spec_name)
+        totals: dict[str, int] = {}
+        for p in points:
+            totals[p.structure_key] = totals.get(p.structure_key, 0) + 1
+        _simulate_batches(ctx, missing, runs_dir, label, spec_name, totals)
     _analyze_in_parallel(ctx, [ctx._index.get((p.run_id, p.structure_key)) for p in points])
     runs = []
     for k, p in enumerate(points, 1):
@@ -251,18 +254,20 @@ def _simulate(ctx: Results, p: Point, runs_dir: Path, desc: str) -> Path:
     return path
 
 
-def _simulate_batches(ctx: Results, missing: list[Point], runs_dir: Path, label: str, spec_name: str) -> None:
+def _simulate_batches(ctx: Results, missing: list[Point], runs_dir: Path, label: str, spec_name: str,
+                      totals: dict[str, int]) -> None:
     """Simulate missing points of one structure together, in equal batches near ``default_batch``
-    (:func:`lamina.sweep.schedule.even_batch`; 1 on cpp: then this is one run after another, each
-    logged by the caller). A last, shorter batch is padded (replicas not written) so that one
-    program serves the structure."""
+    (:func:`lamina.sweep.schedule.even_batch` of the structure's ``totals`` runs, not only the
+    missing ones: a resumed figure runs the same program; 1 on cpp: then this is one run after
+    another, each logged by the caller). A last, shorter batch is padded (replicas not written) so
+    that one program serves the structure."""
     from .schedule import default_batch, even_batch
 
     by_key: dict[str, list[Point]] = {}
     for p in missing:
         by_key.setdefault(p.structure_key, []).append(p)
     for key, pts in by_key.items():
-        size = even_batch(len(pts), default_batch(pts[0].experiment))
+        size = even_batch(totals[key], default_batch(pts[0].experiment))
         if size <= 1:
             continue  # the caller's loop simulates them one by one
         for start in range(0, len(pts), size):
