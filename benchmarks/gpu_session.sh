@@ -17,8 +17,8 @@
 #   search     trials 2-12 of the GPU profile search (13 x 1000, 90 runs per trial, batch 90)
 #   scale      the Het FFN at 13 x 10^3: lamina cuda double/single, the plain brian2cuda script,
 #              lamina cpp on one core
-#   build2     the programs of the other published-size figures compiled in the background (5 at a
-#              time, figA3 first) while `pytest -m gpu` and fig1 (runtime backend, CPU) run beside
+#   build2     the programs of the figure steps given after it compiled in the background (5 at a
+#              time, in the order of the steps) while `pytest -m gpu` and fig1 (runtime backend, CPU) run beside
 #              them; the figure steps after it wait for their program where it is not built yet
 #   FIGURE     any other figure id: lamina figures ID --scale paper --backend cuda
 #   peers      benchmarks/peer_nest.py's network (10 x 10 000 LIF, 1 s) on cuda: lamina run (compiles,
@@ -55,6 +55,20 @@ search16() {  # the shipped spec (16 seeds: 144 runs per trial), default batchin
     $PY -m lamina search sims/profile_search.toml --backend cuda --trials "$1" --no-reevaluate -o "$W/search16"
 }
 
+specs_of() {  # the sims specs behind the figure steps given (build2 compiles only those, in order)
+    local out="" s spec
+    for s in "$@"; do
+        case $s in
+        build|build2|sweep|cpusweep|search|search16|scale|peers|fig1) continue ;;
+        ou_filters) spec=ou_ffn ;;
+        fig3_packets) spec=fig3 ;;
+        *) spec=$s ;;
+        esac
+        case " $out " in *" $spec "*) ;; *) out="$out $spec" ;; esac
+    done
+    echo $out
+}
+
 run_steps() {
     cd "$ROOT" || exit 1
     export LAMINA_CACHE=$W/cache OMP_NUM_THREADS=1
@@ -71,8 +85,7 @@ run_steps() {
             step pytest_gpu $PY -m pytest -m gpu tests/test_cuda.py -q -p no:cacheprovider &
             step fig1 figure fig1 &
             step search16_first search16 1 &
-            step prebuild2 $PY benchmarks/prebuild.py "$W/bench" figA3 sensitivity ou_ffn figA4 fig2 fig3 figA5 \
-                synfire rate_propagation --jobs 5 &
+            step prebuild2 $PY benchmarks/prebuild.py "$W/bench" $(specs_of "$@") --jobs 5 &
             sleep 20 ;;  # the figure steps that follow wait on their program's lock
         peers)
             mkdir -p "$W/peers" &&
