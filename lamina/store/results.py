@@ -28,13 +28,19 @@ def simulate_and_write(exp: Experiment, runs_dir: str | Path, filename: str, *, 
 
 
 def simulate_and_write_batch(exps: list[Experiment], runs_dir: str | Path, filenames: list[str | None], *,
-                             points: list[dict] | None = None, attrs: list[dict] | None = None
-                             ) -> list[tuple[Path, dict[str, Any]]]:
+                             points: list[dict] | None = None, attrs: list[dict] | None = None,
+                             pad: int = 0) -> list[tuple[Path, dict[str, Any]]]:
     """Simulate experiments of one structure as one batch and write each replica whose filename
     is not None as its own run file (the others pad the batch to a compiled size and are dropped).
-    Returns (path, root attributes) per written replica, in order."""
+    ``pad`` more replicas, copies of the last experiment, are simulated and dropped: they keep a
+    short last batch in its structure's one compiled program. Returns (path, root attributes) per
+    written replica, in order."""
     from ..simulation import simulate_batch
 
+    exps = list(exps) + [exps[-1]] * pad
+    filenames = list(filenames) + [None] * pad
+    points = None if points is None else list(points) + [{}] * pad
+    attrs = None if attrs is None else list(attrs) + [{}] * pad
     results = simulate_batch(exps, points=points)
     out = []
     for k, (result, name) in enumerate(zip(results, filenames)):

@@ -187,10 +187,11 @@ def ensure_runs(ctx: Results, label: str, spec_name: str, network_label: Callabl
         _run_with_sweep(ctx, exp, forced, len(missing))
         missing = [p for p in points if (p.run_id, p.structure_key) not in ctx._index]
     if missing:  # in this process, in batches where the backend gains from them (cuda)
-        totals: dict[str, int] = {}
-        for p in points:
-            totals[p.structure_key] = totals.get(p.structure_key, 0) + 1
-        _simulate_batches(ctx, missing, runs_dir, label, spec_name, totals)
+        from .schedule import batch_sizes
+
+        # sized over all the structure's runs, not only the missing: a resumed figure runs the same program
+        sizes = batch_sizes(points, {p.run_id: p.structure_key for p in points})
+        _simulate_batches(ctx, missing, runs_dir, label, spec_name, sizes)
     _analyze_in_parallel(ctx, [ctx._index.get((p.run_id, p.structure_key)) for p in points])
     runs = []
     for k, p in enumerate(points, 1):
@@ -255,28 +256,24 @@ def _simulate(ctx: Results, p: Point, runs_dir: Path, desc: str) -> Path:
 
 
 def _simulate_batches(ctx: Results, missing: list[Point], runs_dir: Path, label: str, spec_name: str,
-                      totals: dict[str, int]) -> None:
-    """Simulate missing points of one structure together, in equal batches near ``default_batch``
-    (:func:`lamina.sweep.schedule.even_batch` of the structure's ``totals`` runs, not only the
-    missing ones: a resumed figure runs the same program; 1 on cpp: then this is one run after
-    another, each logged by the caller). A last, shorter batch is padded (replicas not written) so
-    that one program serves the structure."""
-    from .schedule import default_batch, even_batch
-
+                      sizes: dict[str, int]) -> None:
+    """Simulate missing points of one structure together, ``sizes[structure key]`` at a time
+    (:func:`lamina.sweep.schedule.batch_sizes`; 1 on cpp: then this is one run after another, each
+    logged by the caller). A last, shorter batch is padded so that one program serves the
+    structure."""
     by_key: dict[str, list[Point]] = {}
     for p in missing:
         by_key.setdefault(p.structure_key, []).append(p)
     for key, pts in by_key.items():
-        size = even_batch(totals[key], default_batch(pts[0].experiment))
+        size = sizes[key]
         if size <= 1:
             continue  # the caller's loop simulates them one by one
         for start in range(0, len(pts), size):
             chunk = pts[start:start + size]
-            pad = size - len(chunk)
             t0 = time.perf_counter()
-            written = simulate_and_write_batch([p.experiment for p in chunk] + [chunk[-1].experiment] * pad, runs_dir,
-                                               [_file_name(runs_dir, p) for p in chunk] + [None] * pad,
-                                               points=[p.values for p in chunk] + [chunk[-1].values] * pad)
+            written = simulate_and_write_batch([p.experiment for p in chunk], runs_dir,
+                                               [_file_name(runs_dir, p) for p in chunk],
+                                               points=[p.values for p in chunk], pad=size - len(chunk))
             for p, (path, a) in zip(chunk, written):
                 ctx._index[(p.run_id, a["structure_key"])] = path
             ctx.simulated += len(chunk)

@@ -138,9 +138,8 @@ def _simulate_and_write(points: list[dict], pad: int) -> list[dict]:
               "sweep_repeat": p["repeat"], "sweep_host": _host(), "sweep_pid": os.getpid(),
               # which GPU a worker process holds (brian2cuda programs use the first visible one)
               "sweep_cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", "")} for p in points]
-    # padding replicas (copies of the last point, not written) keep one compiled batch size
-    written = simulate_and_write_batch(exps + [exps[-1]] * pad, points[0]["runs_dir"], names + [None] * pad,
-                                       points=[p["values"] for p in points] + [{}] * pad, attrs=extra + [{}] * pad)
+    written = simulate_and_write_batch(exps, points[0]["runs_dir"], names, points=[p["values"] for p in points],
+                                       attrs=extra, pad=pad)
     recs = []
     for p, (path, a) in zip(points, written):
         recs.append({"point_id": p["run_id"], "status": "ok", "error": "", "file": f"{RUNS_DIR}/{path.name}",
